@@ -1,0 +1,45 @@
+# The two commands a user needs: `make demo` (the main job on the embedded default)
+# and `make test`. Both create .venv and install into it first; a second call skips
+# the install because the stamp is newer than the lock file and pyproject.toml.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# Stages call `har` and `dvc` by name; put the project's environment first.
+export PATH := $(BIN):$(PATH)
+# One BLAS/OpenMP thread per process unless the caller says otherwise: Ray workers
+# and parallel representation tasks otherwise oversubscribe small machines.
+export OMP_NUM_THREADS ?= 1
+export PYTHONHASHSEED ?= 0
+
+.PHONY: setup demo test test-fast bench lint clean-demo
+
+setup: $(STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.lock pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.4"
+	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	touch $@
+
+demo: $(STAMP)
+	bash scripts/demo.sh
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration and not slow"
+
+bench: $(STAMP)
+	bash scripts/bench.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check components flows tests bench
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock --no-header -q

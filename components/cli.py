@@ -1,0 +1,58 @@
+"""The ``har`` command: one sub-command per pipeline stage.
+
+Each stage lives in ``components.stages.<name>`` and exposes ``configure(parser)``
+and ``run(args) -> int``. Stage modules keep heavy imports (torch, ray, av) inside
+``run`` so that ``har --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from components.errors import HarError
+
+# (sub-command, module, one-line help), in pipeline order.
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("synth", "components.stages.synth", "write the synthetic demo dataset (UCF101 layout)"),
+    ("ingest", "components.stages.ingest", "probe a dataset's videos; write manifest, quarantine"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="har", description="har-pipeline: action recognition in any light."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
+    for name, module_name, help_text in STAGES:
+        module = importlib.import_module(module_name)
+        stage_parser = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.configure(stage_parser)
+        stage_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return int(args._run(args) or 0)
+    except HarError as exc:
+        print(f"har {args.stage}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"har {args.stage}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,501 @@
+"""Shared pieces of the split-file parsers: records, line reading, list lookup, checks.
+
+Everything here is pure except :func:`read_lines` and the lookup helpers, which only
+read list files and folder listings. Errors a user can cause are
+:class:`~components.errors.InputError` (or :class:`~components.errors.ConfigError`
+for a bad ``--split``/``--format``) naming the list file and line at fault.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from components.errors import ConfigError, InputError
+
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
+"""File suffixes (compared case-insensitively) that count as videos in folder trees."""
+
+Split = Literal["train", "test"]
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass(frozen=True)
+class SplitEntry:
+    """One video of a split, exactly as its list file names it.
+
+    Attributes:
+        path: The video path as listed, relative to the dataset root, with POSIX
+            separators (a ``\\`` in a list becomes ``/``) and otherwise verbatim:
+            ``../x.avi`` or ``/abs.avi`` entries are kept so that ingest can refuse
+            and quarantine them (see :func:`is_safe_relative`).
+        label: Class name; ``classes[label_index] == label``.
+        label_index: 0-based, project-internal class index.
+        split: ``"train"`` or ``"test"``.
+        source: ``"<list file>:<line>"`` the entry came from, for messages (the
+            video file's own path for the ``folder`` format, which has no lists).
+    """
+
+    path: str
+    label: str
+    label_index: int
+    split: Split
+    source: str
+
+
+@dataclass(frozen=True)
+class DatasetSplit:
+    """A parsed dataset split.
+
+    Attributes:
+        format: The format key (``"ucf101"``, ``"hmdb51"``, ...).
+        split_id: The official split number (1-based) that was parsed.
+        classes: Class names; ``classes[label_index] == label``.
+        entries: All entries in list-file order, train lists first, then test.
+        list_files: Every split or class-map file read, in reading order (hashed
+            later for provenance); empty for the ``folder`` format.
+    """
+
+    format: str
+    split_id: int
+    classes: tuple[str, ...]
+    entries: tuple[SplitEntry, ...]
+    list_files: tuple[Path, ...]
+
+
+def is_safe_relative(path: str) -> bool:
+    """Whether a listed path stays inside the dataset root.
+
+    Both ``/`` and ``\\`` count as separators. False for an empty path, a path
+    holding a NUL character, an absolute path (leading ``/`` or ``\\``), a
+    drive-letter path (``C:...``), a path naming only the root (``.``), and any
+    path with a ``..`` component. Symlinks are not looked at (that is ingest's job).
+
+    Args:
+        path: A path as listed in a split file.
+
+    Returns:
+        True when the path is a plain relative path below the root.
+    """
+    if not path or "\x00" in path or path[0] in "/\\" or _DRIVE.match(path):
+        return False
+    parts = re.split(r"[/\\]", path)
+    if ".." in parts:
+        return False
+    return any(part not in ("", ".") for part in parts)
+
+
+def to_posix(listed: str) -> str:
+    """A listed path with ``\\`` separators turned into ``/``; nothing else changes."""
+    return listed.replace("\\", "/")
+
+
+def class_folder(path: str) -> str:
+    """Name of the folder directly holding a listed video (``""`` when there is none).
+
+    ``"HandstandPushups/v_HandStandPushups_g01_c01.avi"`` gives
+    ``"HandstandPushups"``; ``"../Run/x.avi"`` gives ``"Run"``; ``"x.avi"`` and
+    ``"/x.avi"`` give ``""``. Only the folder is looked at, never the file name.
+    """
+    return PurePosixPath(path).parent.name
+
+
+def quote(text: str, limit: int = 160) -> str:
+    """``repr`` of a list line for messages, shortened past ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def source_of(list_file: Path, line: int) -> str:
+    """The ``"<list file>:<line>"`` string stored in :attr:`SplitEntry.source`."""
+    return f"{list_file}:{line}"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One non-blank line of a list file: 1-based number and stripped text."""
+
+    number: int
+    text: str
+
+
+def read_lines(path: Path) -> list[Line]:
+    """Read a list file defensively.
+
+    Decodes UTF-8 (a leading BOM is dropped), accepts LF, CRLF and lone-CR line
+    ends, strips leading and trailing whitespace (spaces, tabs) from every line and
+    skips blank lines. Line numbers are those an editor shows.
+
+    Args:
+        path: The list file.
+
+    Returns:
+        The non-blank lines, in file order.
+
+    Raises:
+        InputError: When the file is missing, unreadable or not UTF-8.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "list file not found") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read list file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start : exc.start + 1]
+        raise InputError(
+            path, f"not UTF-8 text (byte {bad!r} at offset {exc.start})", line
+        ) from None
+    lines = []
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for number, chunk in enumerate(text.split("\n"), start=1):
+        stripped = chunk.strip().lstrip("\ufeff").strip()
+        if stripped:
+            lines.append(Line(number, stripped))
+    return lines
+
+
+def parse_int(token: str, path: Path, line: Line, what: str) -> int:
+    """An ASCII integer column, or an InputError quoting the line."""
+    if not _INT.fullmatch(token):
+        raise InputError(
+            path, f"{what} {token!r} is not an integer in {quote(line.text)}", line.number
+        )
+    return int(token)
+
+
+def check_root(root: Path) -> Path:
+    """``root`` as a Path, or an InputError when it is not a directory."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(root, "dataset root is not a directory")
+    return root
+
+
+def check_split(root: Path, fmt: str, split: int, allowed: Sequence[int]) -> int:
+    """``split`` when ``fmt`` ships it, else a ConfigError listing what it ships."""
+    if isinstance(split, bool) or not isinstance(split, int) or split not in allowed:
+        shipped = ", ".join(str(s) for s in allowed)
+        raise ConfigError(root, f"{fmt} ships split(s) {shipped}; got --split {split!r}")
+    return split
+
+
+def check_seed(root: Path, seed: int) -> int:
+    """``seed`` when it is an int, else a ConfigError."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(root, f"seed must be an integer, got {seed!r}")
+    return seed
+
+
+def list_dirs(root: Path, lists_dir: Path | None, subdirs: Sequence[str]) -> list[Path]:
+    """Folders searched for list files, in order.
+
+    An explicit ``lists_dir`` (used as given: relative to the working directory
+    when relative) is the only folder searched; otherwise ``root`` then each of
+    ``root/<subdir>``.
+    """
+    if lists_dir is not None:
+        lists_dir = Path(lists_dir)
+        if not lists_dir.is_dir():
+            raise InputError(lists_dir, "lists directory not found")
+        return [lists_dir]
+    return [root, *(root / sub for sub in subdirs)]
+
+
+def find_list_file(dirs: Sequence[Path], names: Sequence[str], what: str) -> Path:
+    """The first ``dir/name`` that is a file (folders outer, names inner).
+
+    Raises:
+        InputError: Naming every path looked for when none exists.
+    """
+    looked = []
+    for folder in dirs:
+        for name in names:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+            looked.append(candidate)
+    raise InputError(
+        looked[0], f"{what} not found; looked for: {', '.join(str(p) for p in looked)}"
+    )
+
+
+def visible_files(folder: Path) -> list[Path]:
+    """Sorted non-hidden files directly in ``folder`` (empty when it is no folder)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
+
+
+@dataclass(frozen=True)
+class ClassIndex:
+    """A class map file (``classInd.txt``, ARID's mapping table) read into indices.
+
+    Attributes:
+        path: The map file.
+        names: Class names by 0-based index (ascending order of original id).
+        index_by_id: Original id -> 0-based index.
+        index_by_name: Class name -> 0-based index.
+    """
+
+    path: Path
+    names: tuple[str, ...]
+    index_by_id: Mapping[int, int] = field(repr=False)
+    index_by_name: Mapping[str, int] = field(repr=False)
+
+    def hint(self, folder: str) -> str:
+        """A ``"; did you mean ..."`` suffix when ``folder`` differs only in case."""
+        matches = [n for n in self.names if n.casefold() == folder.casefold()]
+        return (
+            f"; {self.path.name} has {matches[0]!r} (names are case-sensitive)" if matches else ""
+        )
+
+    def describe_ids(self) -> str:
+        """The known ids, for messages."""
+        ids = sorted(self.index_by_id)
+        return ", ".join(str(i) for i in ids) if len(ids) <= 12 else f"{ids[0]}..{ids[-1]}"
+
+
+def split_fields(text: str, maxsplit: int = -1) -> list[str]:
+    """Columns of a line: tab-separated when it holds a tab, else whitespace-separated."""
+    if "\t" in text:
+        return [part.strip() for part in text.split("\t", maxsplit)]
+    return text.split(None, maxsplit)
+
+
+def check_class_name(name: str, path: Path, line: Line) -> str:
+    """``name`` when it can be a folder name, else an InputError quoting the line."""
+    if name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise InputError(
+            path, f"class name {name!r} cannot be a folder name in {quote(line.text)}", line.number
+        )
+    return name
+
+
+def parse_class_map(path: Path, bases: Sequence[int] | None) -> ClassIndex:
+    """Read ``<id> <name>`` lines (tab- or whitespace-separated).
+
+    Args:
+        path: The map file (``classInd.txt``: ``1 ApplyEyeMakeup``; ARID 1.1's
+            mapping table: ``5\\tRun``).
+        bases: When given, ids must be contiguous and start at one of these
+            (``(1,)`` for UCF101); when None any distinct integers are accepted.
+            Either way indices follow ascending original id.
+
+    Returns:
+        The parsed map.
+
+    Raises:
+        InputError: Malformed line, duplicate id or name (naming both lines),
+            gaps where ``bases`` asks for contiguous ids, or an empty file.
+    """
+    lines = read_lines(path)
+    id_line: dict[int, Line] = {}
+    name_line: dict[str, Line] = {}
+    names_by_id: dict[int, str] = {}
+    for line in lines:
+        fields = split_fields(line.text)
+        if len(fields) != 2 or not all(fields):
+            raise InputError(
+                path,
+                f"expected '<class id> <class name>' (2 columns), got {quote(line.text)}",
+                line.number,
+            )
+        class_id = parse_int(fields[0], path, line, "class id")
+        name = check_class_name(fields[1], path, line)
+        if class_id in id_line:
+            raise InputError(
+                path,
+                f"class id {class_id} is listed twice (first at line {id_line[class_id].number}) "
+                f"in {quote(line.text)}",
+                line.number,
+            )
+        if name in name_line:
+            raise InputError(
+                path,
+                f"class {name!r} is listed twice (first at line {name_line[name].number}) "
+                f"in {quote(line.text)}",
+                line.number,
+            )
+        id_line[class_id] = line
+        name_line[name] = line
+        names_by_id[class_id] = name
+    if not names_by_id:
+        raise InputError(path, "no classes listed")
+    ids = sorted(names_by_id)
+    if bases is not None:
+        if ids[0] not in bases:
+            allowed = " or ".join(str(b) for b in bases)
+            raise InputError(
+                path,
+                f"class ids must start at {allowed}; lowest is {ids[0]} in "
+                f"{quote(id_line[ids[0]].text)}",
+                id_line[ids[0]].number,
+            )
+        for position, class_id in enumerate(ids):
+            if class_id != ids[0] + position:
+                raise InputError(
+                    path,
+                    f"class ids must be contiguous; {ids[0] + position} is missing before "
+                    f"{quote(id_line[class_id].text)}",
+                    id_line[class_id].number,
+                )
+    names = tuple(names_by_id[i] for i in ids)
+    return ClassIndex(
+        path=path,
+        names=names,
+        index_by_id={class_id: index for index, class_id in enumerate(ids)},
+        index_by_name={name: index for index, name in enumerate(names)},
+    )
+
+
+class EntryCollector:
+    """Collects entries (train before test) and refuses duplicated paths.
+
+    Two entries are duplicates when their listed paths are equal after
+    ``posixpath.normpath`` (so ``./A/x.avi`` and ``A/x.avi`` clash); the error
+    names the later line and quotes the first one's source.
+    """
+
+    def __init__(self) -> None:
+        self._by_split: dict[str, list[SplitEntry]] = {"train": [], "test": []}
+        self._seen: dict[str, str] = {}
+
+    def claim(self, path: str, list_file: Path, line: Line) -> None:
+        """Record that ``line`` lists ``path``; InputError when already listed."""
+        key = posixpath.normpath(path)
+        first = self._seen.get(key)
+        if first is not None:
+            raise InputError(
+                list_file,
+                f"duplicate entry {path!r} (already listed at {first}) in {quote(line.text)}",
+                line.number,
+            )
+        self._seen[key] = source_of(list_file, line.number)
+
+    def add(
+        self,
+        path: str,
+        classes: Sequence[str],
+        index: int,
+        split: Split,
+        list_file: Path,
+        line: Line,
+        source: str | None = None,
+    ) -> None:
+        """Claim ``path`` and append its entry to ``split``.
+
+        ``source`` defaults to ``"<list_file>:<line>"``.
+        """
+        self.claim(path, list_file, line)
+        where = source if source is not None else source_of(list_file, line.number)
+        self._by_split[split].append(SplitEntry(path, classes[index], index, split, where))
+
+    def entries(self) -> tuple[SplitEntry, ...]:
+        """All entries: train in insertion order, then test."""
+        return (*self._by_split["train"], *self._by_split["test"])
+
+
+LabelColumn = Literal["required", "absent", "optional"]
+
+
+def parse_ucf_style_list(
+    list_file: Path,
+    classes: ClassIndex,
+    split: Split,
+    label_column: LabelColumn,
+    collector: EntryCollector,
+) -> None:
+    """Parse a UCF101-style list (``<Class>/<video> [<class id>]``) into ``collector``.
+
+    The class comes from the folder holding the video, looked up by name in the
+    class map, never from the file name (UCF101 lists
+    ``HandstandPushups/v_HandStandPushups_g01_c01.avi``). A class id column, when
+    present, is looked up in the class map and must agree with the folder. For a
+    path that is not safe (:func:`is_safe_relative`) and whose folder is not a
+    known class, the id column decides, so the entry survives for ingest to
+    refuse; without an id column such a line is an error, as its class is
+    unknowable. Columns are whitespace-separated (spaces or tabs), so paths with
+    whitespace are not supported.
+
+    Args:
+        list_file: The list to read.
+        classes: The parsed class map.
+        split: Which split the list feeds.
+        label_column: Whether the class id column must be there, must not, or may.
+        collector: Receives the entries.
+
+    Raises:
+        InputError: Wrong column count, non-integer or unknown class id, class
+            folder not in the class map, id/folder disagreement, duplicates.
+    """
+    counts = {"required": (2,), "absent": (1,), "optional": (1, 2)}[label_column]
+    expected = {
+        "required": "'<class>/<video> <class id>'",
+        "absent": "'<class>/<video>' (no class id column)",
+        "optional": "'<class>/<video>' or '<class>/<video> <class id>'",
+    }[label_column]
+    map_name = classes.path.name
+    for line in read_lines(list_file):
+        tokens = line.text.split()
+        if len(tokens) not in counts:
+            raise InputError(
+                list_file,
+                f"expected {expected}, got {len(tokens)} columns in {quote(line.text)}",
+                line.number,
+            )
+        path = to_posix(tokens[0])
+        id_index = None
+        if len(tokens) == 2:
+            class_id = parse_int(tokens[1], list_file, line, "class id")
+            id_index = classes.index_by_id.get(class_id)
+            if id_index is None:
+                raise InputError(
+                    list_file,
+                    f"unknown class id {class_id} ({map_name} has ids {classes.describe_ids()}) "
+                    f"in {quote(line.text)}",
+                    line.number,
+                )
+        folder = class_folder(path)
+        folder_index = classes.index_by_name.get(folder)
+        if folder_index is None and (id_index is None or is_safe_relative(path)):
+            if not folder:
+                problem = "has no class folder (expected '<class>/<video>')"
+            else:
+                problem = f"class folder {folder!r} is not in {map_name}{classes.hint(folder)}"
+            raise InputError(list_file, f"{problem}: {quote(line.text)}", line.number)
+        if folder_index is not None and id_index is not None and folder_index != id_index:
+            raise InputError(
+                list_file,
+                f"class id {tokens[1]} ({classes.names[id_index]!r} in {map_name}) disagrees "
+                f"with the class folder {folder!r} in {quote(line.text)}",
+                line.number,
+            )
+        index = folder_index if folder_index is not None else id_index
+        assert index is not None
+        collector.add(path, classes.names, index, split, list_file, line)
+
+
+def build_split(
+    fmt: str,
+    split_id: int,
+    classes: Iterable[str],
+    collector: EntryCollector,
+    list_files: Iterable[Path],
+) -> DatasetSplit:
+    """Freeze the parsed pieces into a :class:`DatasetSplit`."""
+    return DatasetSplit(
+        format=fmt,
+        split_id=split_id,
+        classes=tuple(classes),
+        entries=collector.entries(),
+        list_files=tuple(list_files),
+    )

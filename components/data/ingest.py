@@ -1,0 +1,107 @@
+"""Probe every listed video of a dataset split and sort it into usable or quarantined."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.data.formats import VIDEO_EXTENSIONS, DatasetSplit, SplitEntry, is_safe_relative
+from components.data.manifest import ManifestRow, QuarantineRow
+from components.data.video import ProbeDepth, VideoError, VideoInfo, probe
+
+ProgressWrapper = Callable[[Iterator[object], int], Iterable[object]]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Outcome of probing one dataset split.
+
+    Attributes:
+        rows: usable videos, in list order.
+        quarantined: unusable listed videos with their reasons, in list order.
+        unlisted: video files under the root that no list mentions (ignored).
+    """
+
+    rows: tuple[ManifestRow, ...]
+    quarantined: tuple[QuarantineRow, ...]
+    unlisted: int
+
+
+def resolve_inside(root: Path, relpath: str) -> Path | None:
+    """``root / relpath`` if it stays inside ``root`` (symlinks resolved), else ``None``."""
+    if not is_safe_relative(relpath):
+        return None
+    candidate = (root / relpath).resolve()
+    try:
+        candidate.relative_to(root.resolve())
+    except ValueError:
+        return None
+    return candidate
+
+
+def _probe_entry(root: Path, entry: SplitEntry, depth: ProbeDepth) -> VideoInfo | str:
+    path = resolve_inside(root, entry.path)
+    if path is None:
+        return "refused: path points outside the dataset root"
+    try:
+        return probe(path, depth=depth)
+    except VideoError as exc:
+        return exc.reason
+
+
+def count_unlisted(root: Path, listed: Iterable[str]) -> int:
+    """Video files under ``root`` that the split lists do not mention."""
+    listed_set = {p.replace("\\", "/") for p in listed}
+    count = 0
+    for path in root.rglob("*"):
+        if path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file():
+            rel = path.relative_to(root).as_posix()
+            if rel not in listed_set and not any(part.startswith(".") for part in Path(rel).parts):
+                count += 1
+    return count
+
+
+def ingest_split(
+    split: DatasetSplit,
+    root: Path,
+    *,
+    depth: ProbeDepth = "packets",
+    workers: int = 2,
+    progress: ProgressWrapper | None = None,
+) -> IngestResult:
+    """Probe every entry of ``split`` (in parallel threads; PyAV releases the GIL
+    while demuxing) and keep list order in the results, whatever the worker count.
+    """
+    entries = split.entries
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results: Iterable[VideoInfo | str] = pool.map(
+            lambda e: _probe_entry(root, e, depth), entries
+        )
+        if progress is not None:
+            results = progress(iter(results), len(entries))  # type: ignore[assignment]
+        outcomes = list(results)
+    rows: list[ManifestRow] = []
+    quarantined: list[QuarantineRow] = []
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        if isinstance(outcome, str):
+            quarantined.append(QuarantineRow(entry.path, outcome))
+            continue
+        rows.append(
+            ManifestRow(
+                path=entry.path,
+                label=entry.label,
+                label_index=entry.label_index,
+                split=entry.split,
+                num_frames=outcome.num_frames,
+                fps=outcome.fps,
+                width=outcome.width,
+                height=outcome.height,
+                duration_s=outcome.duration_s,
+                codec=outcome.codec,
+                pix_fmt=outcome.pix_fmt,
+            )
+        )
+    unlisted = count_unlisted(root, (e.path for e in entries))
+    return IngestResult(tuple(rows), tuple(quarantined), unlisted)
