@@ -1,0 +1,35 @@
+"""The pipeline's stages in DAG order, and how each runs as a Prefect task.
+
+Orchestration stays thin: a task is ``dvc repro --single-item <stage>``, so DVC
+decides whether the stage is up to date, and Prefect adds retries, logs and
+run history. Stages that touch many files or external services retry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One DVC stage as a Prefect task.
+
+    Attributes:
+        name: the stage's name in dvc.yaml (and its ``har`` sub-command).
+        retries: Prefect retries; I/O-bound stages get some, deterministic
+            compute that fails would only fail again.
+    """
+
+    name: str
+    retries: int = 0
+
+
+# In the order of dvc.yaml's DAG (tests check it is a topological order).
+PIPELINE: tuple[StageSpec, ...] = (
+    StageSpec("synth", retries=1),
+    StageSpec("ingest", retries=2),
+)
+
+
+def stage_names() -> list[str]:
+    return [s.name for s in PIPELINE]

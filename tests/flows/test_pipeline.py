@@ -1,0 +1,66 @@
+"""The real pipeline: `dvc repro` in a copy of the repository, and the Prefect flow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.stages import PIPELINE, stage_names
+from tests.pipeline_repo import REPO_ROOT, copy_project, dvc
+
+
+def test_flow_order_is_a_topological_order_of_dvc_yaml():
+    stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
+    assert stage_names() == [s for s in stage_names() if s in stages]
+    assert set(stages) == set(stage_names()), "every DVC stage has a Prefect task"
+    outs = {name: [str(o) if not isinstance(o, dict) else next(iter(o))
+                   for o in spec.get("outs", []) + spec.get("metrics", [])]
+            for name, spec in stages.items()}
+    position = {name: i for i, name in enumerate(stage_names())}
+    for name, spec in stages.items():
+        for dep in spec.get("deps", []):
+            for producer, produced in outs.items():
+                if any(str(dep).startswith(o) or o.startswith(str(dep)) for o in produced):
+                    if producer != name and not str(dep).startswith("${"):
+                        assert position[producer] < position[name], (producer, name)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    return copy_project(tmp_path_factory.mktemp("repo"))
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_dvc_repro_runs_the_pipeline_then_skips_everything(repo: Path):
+    first = dvc(repo, "repro")
+    assert first.returncode == 0, first.stdout + first.stderr
+    info = json.loads((repo / "data/ingest/dataset.json").read_text())
+    assert info["usable"] == 12 and info["quarantined"] == 0
+    assert (repo / "data/ingest/manifest.csv").is_file()
+    assert (repo / "dvc.lock").is_file()
+
+    second = dvc(repo, "repro")
+    assert second.returncode == 0
+    assert "Running stage" not in second.stdout, second.stdout
+    assert "Data and pipelines are up to date" in second.stdout
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_prefect_flow_runs_stages_as_tasks(repo: Path, prefect_harness):
+    from flows.pipeline import har_pipeline
+
+    assert dvc(repo, "repro").returncode == 0  # up to date before the flow runs
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["ingest"]["probe"] = "decode"
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    outcomes = har_pipeline(repo=str(repo))
+    status = {o.name: o.ran for o in outcomes}
+    assert [o.name for o in outcomes] == [s.name for s in PIPELINE]
+    assert status == {"synth": False, "ingest": True}, status
+    assert json.loads((repo / "data/ingest/dataset.json").read_text())["usable"] == 12
