@@ -19,6 +19,8 @@ from components.errors import HarError
 STAGES: tuple[tuple[str, str, str], ...] = (
     ("synth", "components.stages.synth", "write the synthetic demo dataset (UCF101 layout)"),
     ("ingest", "components.stages.ingest", "probe a dataset's videos; write manifest, quarantine"),
+    ("represent", "components.stages.represent", "compute MEI / gamma / flow / rank shards"),
+    ("show", "components.stages.show", "picture of every representation of a video (PNG)"),
 )
 
 

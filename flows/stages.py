@@ -28,6 +28,12 @@ class StageSpec:
 PIPELINE: tuple[StageSpec, ...] = (
     StageSpec("synth", retries=1),
     StageSpec("ingest", retries=2),
+    StageSpec("represent_frames", retries=1),
+    StageSpec("represent_gamma", retries=1),
+    StageSpec("represent_flow", retries=1),
+    StageSpec("represent_mei", retries=1),
+    StageSpec("represent_rank", retries=1),
+    StageSpec("show"),
 )
 
 

@@ -1,0 +1,225 @@
+"""Compute one frame representation for every video in the manifest and write shards.
+
+``har represent --kind {frames,gamma,flow,mei,rank}`` decodes each usable video once
+at the configured frame size, computes the representation
+(``components.representations.kinds``) and writes all videos into a few large
+shard files with an index (``components.data.shards``). Videos run in parallel as
+Ray tasks (one per core by default; on a cluster when ``RAY_ADDRESS`` is set);
+results are written in manifest order, so the shards are byte-identical whatever
+the number of workers. A video that fails to decode, or fails part way, is listed
+with its reason in ``<out>.failures.csv`` and skipped; the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from components.representations.kinds import (
+    KINDS,
+    FlowParams,
+    GammaParams,
+    KindParams,
+    MEIParams,
+    RankParams,
+)
+from components.stages._common import add_params_flag, progress, stage_config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RepresentConfig:
+    """params.yaml ``represent:`` (shared by the kinds) and one sub-section per kind.
+
+    Attributes:
+        height, width: frame size the videos are decoded to (pixels). Paper: 224
+            for LIFT-Net and the 2D CNNs, 112 for R(2+1)D; the CPU demo uses 64.
+        frame_stride: keep every k-th decoded frame (1 keeps all).
+        max_frames: keep at most this many frames per video (0: no limit).
+        workers: parallel Ray tasks; 1 runs in this process without Ray.
+        thread_type: FFmpeg decoder threading (SLICE measured best on 2 cores).
+        shard_size_mb: a new shard file starts past this size.
+    """
+
+    height: int = 64
+    width: int = 64
+    frame_stride: int = 1
+    max_frames: int = 0
+    workers: int = 2
+    thread_type: Literal["SLICE", "FRAME", "AUTO", "NONE"] = "SLICE"
+    shard_size_mb: int = 1024
+    mei: MEIParams = field(default_factory=MEIParams)
+    gamma: GammaParams = field(default_factory=GammaParams)
+    flow: FlowParams = field(default_factory=FlowParams)
+    rank: RankParams = field(default_factory=RankParams)
+
+    def kind_params(self) -> KindParams:
+        return KindParams(mei=self.mei, gamma=self.gamma, flow=self.flow, rank=self.rank)
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    position: int
+    key: str
+    path: str
+    num_frames: int
+    label_index: int
+    split: str
+
+
+@dataclass
+class VideoOutcome:
+    position: int
+    key: str
+    array: np.ndarray | None
+    meta: dict[str, Any]
+    error: str | None
+    frames_decoded: int
+
+
+def represent_video(job: VideoJob, kind: str, cfg: RepresentConfig) -> VideoOutcome:
+    """Decode one video and compute ``kind``; errors come back as data, never raised."""
+    from components.data.video import decode_frames
+    from components.representations import RepresentationError
+    from components.representations.kinds import compute
+
+    result = decode_frames(
+        job.path, size=(cfg.height, cfg.width), channels=3,
+        num_frames_hint=job.num_frames, thread_type=cfg.thread_type,
+    )
+    if not result.ok:
+        return VideoOutcome(job.position, job.key, None, {}, result.error, len(result.frames))
+    frames, indices = result.frames, result.indices
+    if cfg.frame_stride > 1:
+        frames, indices = frames[:: cfg.frame_stride], indices[:: cfg.frame_stride]
+    if cfg.max_frames:
+        frames, indices = frames[: cfg.max_frames], indices[: cfg.max_frames]
+    try:
+        array, meta = compute(kind, np.ascontiguousarray(frames), cfg.kind_params())
+    except RepresentationError as exc:
+        return VideoOutcome(job.position, job.key, None, {}, str(exc), len(frames))
+    meta = {
+        "label_index": job.label_index,
+        "split": job.split,
+        "indices": [int(indices[p]) for p in meta["positions"]],
+        **meta,
+    }
+    return VideoOutcome(job.position, job.key, array, meta, None, len(frames))
+
+
+def _run_local(jobs: list[VideoJob], kind: str, cfg: RepresentConfig) -> Iterator[VideoOutcome]:
+    for job in jobs:
+        yield represent_video(job, kind, cfg)
+
+
+def _run_ray(jobs: list[VideoJob], kind: str, cfg: RepresentConfig) -> Iterator[VideoOutcome]:
+    """Ray tasks, one per video, at most ``2 * workers`` in flight (bounded memory)."""
+    import ray
+
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=cfg.workers, include_dashboard=False, log_to_driver=False)
+
+    @ray.remote(num_cpus=1)
+    def task(job: VideoJob) -> VideoOutcome:
+        import cv2
+
+        cv2.setNumThreads(1)  # one core per task; OpenCV would oversubscribe
+        return represent_video(job, kind, cfg)
+
+    pending = list(reversed(jobs))
+    in_flight: list[Any] = []
+    limit = max(2 * cfg.workers, 2)
+    while pending or in_flight:
+        while pending and len(in_flight) < limit:
+            in_flight.append(task.remote(pending.pop()))
+        done, in_flight = ray.wait(in_flight, num_returns=1)
+        yield ray.get(done[0])
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_params_flag(parser)
+    parser.add_argument("--kind", choices=KINDS, required=True, help="representation to compute")
+    parser.add_argument("--manifest", type=Path, default=Path("data/ingest/manifest.csv"))
+    parser.add_argument("--root", type=Path,
+                        help="dataset root (default: the one recorded by ingest)")
+    parser.add_argument("--out", type=Path, help="shard folder (default: data/represent/KIND)")
+    parser.add_argument("--workers", type=int, help="parallel tasks (1: no Ray)")
+    parser.add_argument("--height", type=int)
+    parser.add_argument("--width", type=int)
+
+
+def run(args: argparse.Namespace) -> int:
+    from components._atomic import write_text_atomic
+    from components.data.manifest import (
+        DATASET_FILE,
+        QuarantineRow,
+        read_dataset_info,
+        read_manifest,
+        write_quarantine,
+    )
+    from components.data.shards import ReorderBuffer, ShardWriter
+    from components.representations.kinds import kind_params_dict
+
+    cfg = stage_config(args, "represent", RepresentConfig, {
+        "workers": args.workers, "height": args.height, "width": args.width,
+    })
+    kind: str = args.kind
+    rows = read_manifest(args.manifest)
+    root = args.root or Path(read_dataset_info(args.manifest.parent / DATASET_FILE)["root"])
+    out: Path = args.out or Path("data/represent") / kind
+    jobs = [
+        VideoJob(i, r.path, str(root / r.path), r.num_frames, r.label_index, r.split)
+        for i, r in enumerate(rows)
+    ]
+    shard_params = {
+        "kind_params": kind_params_dict(kind, cfg.kind_params()),
+        "height": cfg.height, "width": cfg.width,
+        "frame_stride": cfg.frame_stride, "max_frames": cfg.max_frames,
+    }
+    started = time.monotonic()
+    failures: list[QuarantineRow] = []
+    frames_total = 0
+    runner = _run_ray if cfg.workers > 1 or os.environ.get("RAY_ADDRESS") else _run_local
+    with ShardWriter(out, kind=kind, params=shard_params,
+                     shard_size_bytes=cfg.shard_size_mb << 20) as writer:
+        ordered = ReorderBuffer(writer)
+        for outcome in progress(runner(jobs, kind, cfg), len(jobs), f"represent {kind}"):
+            frames_total += outcome.frames_decoded
+            if outcome.array is None:
+                failures.append(QuarantineRow(outcome.key, outcome.error or "unknown error"))
+                ordered.skip(outcome.position)
+            else:
+                ordered.put(outcome.position, outcome.key, outcome.array, outcome.meta)
+        ordered.finish()
+        records = writer.records
+    seconds = time.monotonic() - started
+    failures.sort(key=lambda f: f.path)
+    write_quarantine(out.with_name(f"{out.name}.failures.csv"), failures)
+    summary = {
+        "kind": kind, "videos": len(records), "failed": len(failures),
+        "items": sum(r.items for r in records), "frames_decoded": frames_total,
+        "seconds": round(seconds, 2),
+        "frames_per_second": round(frames_total / seconds, 1) if seconds else 0.0,
+    }
+    import json
+
+    write_text_atomic(out.with_name(f"{out.name}.json"),
+                      json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    for failure in failures:
+        log.warning("skipped %s: %s", failure.path, failure.reason)
+    log.info("%s: %d videos, %d items in %s (%d failed) in %.1f s", kind, len(records),
+             summary["items"], out, len(failures), seconds)
+    return 0
