@@ -23,4 +23,5 @@ def report(title: str, rows: list[tuple[str, float, str]], baseline: str) -> Non
     print(f"\n== {title} ==")
     width = max(len(n) for n, _, _ in rows)
     for name, value, unit in rows:
-        print(f"{name:<{width}}  {value:10.1f} {unit:<10}  ratio vs {baseline}: {value / base:5.2f}")
+        ratio = value / base
+        print(f"{name:<{width}}  {value:10.1f} {unit:<10}  ratio vs {baseline}: {ratio:5.2f}")
