@@ -21,6 +21,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("ingest", "components.stages.ingest", "probe a dataset's videos; write manifest, quarantine"),
     ("represent", "components.stages.represent", "compute MEI / gamma / flow / rank shards"),
     ("show", "components.stages.show", "picture of every representation of a video (PNG)"),
+    ("models", "components.stages.models", "table of every model: parameters and FLOPs per clip"),
 )
 
 

@@ -1,0 +1,275 @@
+"""The MEI two-stream network's 2D CNNs (timm), their ensemble, and late fusion.
+
+A *normal stream* CNN classifies the last frame of each batch of N frames; a
+*motion stream* CNN classifies the Motion Embedded Image (or a rank-pooled
+dynamic image). Each stream is one of the paper's backbones, or an ensemble
+that averages their probabilities; the two streams' probabilities are averaged
+(late fusion, weights configurable, equal by default).
+
+Every timm model is built with ``pretrained=False``; ImageNet weights come from
+local files (:func:`components.models.weights.load_pretrained`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+from components.models._registry import create_model, register_model
+from components.models.weights import Adapted, drop_mismatched_classifier, load_pretrained
+
+#: The paper's backbones (timm names).
+BACKBONES: tuple[str, ...] = (
+    "efficientnet_b0",
+    "densenet201",
+    "mobilenetv2_100",
+    "resnet50",
+    "inception_v3",
+)
+#: Smallest square input each backbone accepts (the default paper input is 224; inception 299).
+MIN_INPUT_SIZE: dict[str, int] = {"inception_v3": 75}
+_PREFIX = "backbone."
+
+
+class StreamCNN(nn.Module):
+    """One stream's 2D CNN: a timm backbone with a ``num_classes`` head.
+
+    Args:
+        backbone: timm model name (one of :data:`BACKBONES`, or any timm CNN).
+        num_classes: K.
+        in_chans: Input channels (3 for frames, MEIs and dynamic images).
+        drop_rate: Dropout before the classifier.
+
+    Shapes:
+        ``forward``: images (B, in_chans, H, W) float32 -> logits (B, K).
+    """
+
+    def __init__(
+        self, backbone: str, num_classes: int, in_chans: int = 3, drop_rate: float = 0.0
+    ) -> None:
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be positive, got {num_classes}")
+        self.backbone_name = backbone
+        self.num_classes = num_classes
+        self.in_chans = in_chans
+        self.min_input_size = MIN_INPUT_SIZE.get(backbone, 1)
+        self.backbone = timm.create_model(
+            backbone,
+            pretrained=False,
+            num_classes=num_classes,
+            in_chans=in_chans,
+            drop_rate=drop_rate,
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> logits (B, K)."""
+        if images.dim() != 4 or images.shape[1] != self.in_chans:
+            raise ValueError(
+                f"{self.backbone_name} expects (B, {self.in_chans}, H, W) images, "
+                f"got {tuple(images.shape)}"
+            )
+        if min(images.shape[-2:]) < self.min_input_size:
+            raise ValueError(
+                f"{self.backbone_name} needs images of at least {self.min_input_size}x"
+                f"{self.min_input_size}, got {tuple(images.shape[-2:])}"
+            )
+        return self.backbone(images)
+
+    def adapt_pretrained_state_dict(self, state: dict[str, torch.Tensor]) -> Adapted:
+        """Fit a timm ImageNet checkpoint: add the ``backbone.`` prefix, drop a classifier
+        with another class count (it keeps its fresh initialisation)."""
+        state = {k if k.startswith(_PREFIX) else _PREFIX + k: v for k, v in state.items()}
+        classifier = self.backbone.pretrained_cfg.get("classifier", "fc")
+        names = [classifier] if isinstance(classifier, str) else list(classifier)
+        ignored: list[str] = []
+        notes: list[str] = []
+        allow: list[str] = []
+        own = self.state_dict()
+        for name in names:
+            state, dropped, msgs = drop_mismatched_classifier(state, own, _PREFIX + name)
+            ignored += dropped
+            notes += msgs
+            if dropped:
+                allow.append(f"{_PREFIX}{name}.*")
+        return Adapted(state, tuple(ignored), tuple(allow), tuple(notes))
+
+
+def late_fusion(
+    probabilities: Sequence[torch.Tensor], weights: Sequence[float] | None = None
+) -> torch.Tensor:
+    """Weighted average of class probabilities (late fusion).
+
+    Args:
+        probabilities: S tensors (B, K), each a probability distribution per row
+            (e.g. softmax of the normal and of the motion stream).
+        weights: S non-negative weights, normalised to sum to 1; default equal.
+
+    Returns:
+        (B, K) fused probabilities.
+    """
+    if not probabilities:
+        raise ValueError("late_fusion needs at least one probability tensor")
+    shape = probabilities[0].shape
+    if any(p.shape != shape for p in probabilities):
+        raise ValueError(f"shapes differ: {[tuple(p.shape) for p in probabilities]}")
+    w = normalise_weights(weights, len(probabilities))
+    return sum(wi * p for wi, p in zip(w, probabilities, strict=True))  # type: ignore[return-value]
+
+
+def normalise_weights(weights: Sequence[float] | None, count: int) -> list[float]:
+    """``count`` equal weights when None; else check non-negative and scale to sum 1."""
+    if weights is None:
+        return [1.0 / count] * count
+    w = [float(x) for x in weights]
+    if len(w) != count:
+        raise ValueError(f"expected {count} fusion weights, got {len(w)}")
+    if any(x < 0 for x in w) or sum(w) <= 0:
+        raise ValueError(f"fusion weights must be non-negative with a positive sum, got {w}")
+    total = sum(w)
+    return [x / total for x in w]
+
+
+class Ensemble(nn.Module):
+    """Average of the class probabilities of K member models.
+
+    ``forward`` returns the *log* of the averaged probabilities, so it drops in
+    where logits are expected: ``softmax(out)`` is the averaged distribution,
+    ``argmax`` the ensemble's prediction, and ``cross_entropy(out, y)`` the
+    negative log-likelihood of the ensemble (it trains all members jointly).
+
+    Shapes: images (B, 3, H, W) -> log-probabilities (B, K).
+    """
+
+    def __init__(
+        self, members: Sequence[nn.Module], weights: Sequence[float] | None = None
+    ) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        self.weights = normalise_weights(weights, len(members))
+
+    def predict_proba(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) -> averaged probabilities (B, K)."""
+        return late_fusion([m(images).softmax(dim=-1) for m in self.members], self.weights)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) -> log of the averaged probabilities (B, K)."""
+        log_probs = torch.stack([m(images).log_softmax(dim=-1) for m in self.members])
+        log_w = torch.tensor(self.weights, dtype=log_probs.dtype, device=log_probs.device).log()
+        return torch.logsumexp(log_probs + log_w.view(-1, 1, 1), dim=0)
+
+
+class TwoStreamNet(nn.Module):
+    """Normal stream + motion stream, fused late by averaging probabilities.
+
+    Args:
+        normal: Classifies the last frame of each batch: (B, 3, H, W) -> logits.
+        motion: Classifies the MEI / dynamic image: (B, 3, H, W) -> logits.
+        weights: (normal, motion) fusion weights, normalised; default equal.
+
+    Shapes:
+        ``forward(normal_images, motion_images)`` -> log of the fused probabilities (B, K)
+        (a drop-in for logits, as for :class:`Ensemble`); ``predict_proba`` the probabilities.
+    """
+
+    def __init__(
+        self, normal: nn.Module, motion: nn.Module, weights: Sequence[float] | None = None
+    ) -> None:
+        super().__init__()
+        self.normal = normal
+        self.motion = motion
+        self.weights = normalise_weights(weights, 2)
+
+    def predict_proba(
+        self, normal_images: torch.Tensor, motion_images: torch.Tensor
+    ) -> torch.Tensor:
+        """Fused probabilities (B, K)."""
+        return late_fusion(
+            [self.normal(normal_images).softmax(-1), self.motion(motion_images).softmax(-1)],
+            self.weights,
+        )
+
+    def forward(self, normal_images: torch.Tensor, motion_images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) each -> log fused probabilities (B, K)."""
+        return self.predict_proba(normal_images, motion_images).clamp_min(1e-12).log()
+
+
+def _stream_cnn(
+    backbone: str,
+    *,
+    num_classes: int,
+    in_chans: int = 3,
+    drop_rate: float = 0.0,
+    pretrained_path: str | Path | None = None,
+) -> StreamCNN:
+    model = StreamCNN(backbone, num_classes, in_chans=in_chans, drop_rate=drop_rate)
+    if pretrained_path is not None:
+        load_pretrained(model, pretrained_path)
+    return model
+
+
+def ensemble(
+    *,
+    num_classes: int,
+    backbones: Sequence[str] = BACKBONES,
+    weights: Sequence[float] | None = None,
+    drop_rate: float = 0.0,
+    pretrained_paths: Mapping[str, str | Path | None] | None = None,
+) -> Ensemble:
+    """Ensemble of 2D backbones averaging probabilities: (B, 3, H, W) -> log-probabilities."""
+    paths = dict(pretrained_paths or {})
+    members = [
+        create_model(
+            name, num_classes=num_classes, drop_rate=drop_rate, pretrained_path=paths.get(name)
+        )
+        for name in backbones
+    ]
+    return Ensemble(members, weights)
+
+
+def two_stream(
+    *,
+    num_classes: int,
+    normal_backbone: str = "efficientnet_b0",
+    motion_backbone: str | None = None,
+    weights: Sequence[float] | None = None,
+    drop_rate: float = 0.0,
+    pretrained_paths: Mapping[str, str | Path | None] | None = None,
+) -> TwoStreamNet:
+    """MEI two-stream network: (normal (B,3,H,W), motion (B,3,H,W)) -> log fused probabilities.
+
+    Each stream is a registered 2D model (a backbone name or ``"ensemble"``);
+    the motion stream defaults to the normal stream's architecture (separate weights).
+    """
+    paths = dict(pretrained_paths or {})
+
+    def stream(name: str) -> nn.Module:
+        if name == "ensemble":
+            return create_model(
+                name, num_classes=num_classes, drop_rate=drop_rate, pretrained_paths=paths
+            )
+        return create_model(
+            name, num_classes=num_classes, drop_rate=drop_rate, pretrained_path=paths.get(name)
+        )
+
+    return TwoStreamNet(
+        stream(normal_backbone), stream(motion_backbone or normal_backbone), weights
+    )
+
+
+for _name in BACKBONES:
+    register_model(
+        _name,
+        partial(_stream_cnn, _name),
+        family="image",
+        description=f"timm {_name} stream CNN: (B, 3, H, W) -> logits (B, K)",
+    )
+register_model("ensemble", ensemble, family="ensemble")
+register_model("two_stream", two_stream, family="two_stream")
