@@ -15,10 +15,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.params import apply_overrides, load_dataset_config
 from flows.stages import PIPELINE, StageSpec, stage_names
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -69,13 +71,41 @@ def stage_task(spec: StageSpec):  # type: ignore[no-untyped-def]
     )
 
 
+@task(name="apply-parameters")
+def apply_parameters(
+    repo: str, dataset_config: str | None, overrides: dict[str, Any] | None
+) -> list[str]:
+    """Merge the dataset config, then the overrides, into the repo's params.yaml."""
+    logger = get_run_logger()
+    params_path = Path(repo) / "params.yaml"
+    changed: list[str] = []
+    if dataset_config:
+        config_path = Path(dataset_config)
+        if not config_path.is_absolute():
+            config_path = Path(repo) / config_path
+        changed += apply_overrides(params_path, load_dataset_config(config_path))
+    if overrides:
+        changed += apply_overrides(params_path, overrides)
+    logger.info("params.yaml: %s", ", ".join(changed) if changed else "unchanged")
+    return changed
+
+
 @flow(name="har-pipeline", log_prints=True)
 def har_pipeline(
-    stages: list[str] | None = None, repo: str = str(REPO_ROOT), force: bool = False
+    dataset_config: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    stages: list[str] | None = None,
+    repo: str = str(REPO_ROOT),
+    force: bool = False,
 ) -> list[StageOutcome]:
     """Run the pipeline's DVC stages in DAG order.
 
     Args:
+        dataset_config: a ``conf/datasets/*.yaml`` file (relative to ``repo`` or
+            absolute) whose sections override params.yaml.
+        overrides: parameter overrides, nested (``{"train_student": {"epochs": 3}}``)
+            or dotted (``{"train_student.epochs": 3}``), applied after the dataset
+            config. Both edit ``repo``'s params.yaml, as ``dvc exp run -S`` does.
         stages: run only these stages (still in DAG order); default all.
         repo: the repository (DVC project) to run in.
         force: re-run stages even when DVC finds them up to date.
@@ -83,6 +113,8 @@ def har_pipeline(
     unknown = sorted(set(stages or []) - set(stage_names()))
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; known: {stage_names()}")
+    if dataset_config or overrides:
+        apply_parameters(repo, dataset_config, overrides)
     outcomes: list[StageOutcome] = []
     for spec in PIPELINE:
         if stages and spec.name not in stages:
