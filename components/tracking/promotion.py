@@ -1,0 +1,212 @@
+"""The ``champion`` alias: which registered version serves, and when it moves.
+
+Policy (one ``champion`` alias per registered model; per-dataset aliases are out of
+scope):
+
+* The evaluation that backs a version is stored on it as tags: ``har.dataset_key``
+  (``<dataset>/<split>``, e.g. ``synthetic-dark/split1``) and ``har.metric.<name>``.
+* The alias moves to the candidate when there is no champion yet, or when the
+  champion was evaluated on the same ``dataset_key``, has the same metric recorded,
+  and the candidate is strictly better. Ties keep the champion.
+* A champion evaluated on another ``dataset_key``, or without that metric, cannot be
+  compared: it is kept, and the decision says why. (A person can move the alias by
+  hand when a project switches datasets.)
+* A NaN candidate never wins.
+
+Every decision is recorded as tags on the candidate version
+(``har.champion_decision``, ``har.champion_reason``) and on the active run, if any
+(``har.champion_decision`` = ``"<model> v<version>: promoted|kept: <reason>"``).
+
+Promotion reads and then moves the alias without a lock: run it from one process
+(the ``register`` stage), not from concurrent trials.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from components.tracking.params import sanitize_key
+
+CHAMPION_ALIAS = "champion"
+DATASET_KEY_TAG = "har.dataset_key"
+METRIC_TAG_PREFIX = "har.metric."
+DECISION_TAG = "har.champion_decision"
+REASON_TAG = "har.champion_reason"
+
+
+def metric_tag(metric_name: str) -> str:
+    """The model-version tag that holds a metric value (``har.metric.<name>``).
+
+    Args:
+        metric_name: Metric name, e.g. ``test/top1``.
+
+    Returns:
+        The tag key.
+    """
+    return sanitize_key(f"{METRIC_TAG_PREFIX}{metric_name}")
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """The outcome of :func:`promote_if_better`.
+
+    Attributes:
+        promoted: Whether the alias now points at the candidate version.
+        reason: Why, in one line.
+        previous_version: The champion version before the decision, None if none.
+        previous_value: The previous champion's metric value, None if none or unknown.
+        champion_version: The champion version after the decision.
+    """
+
+    promoted: bool
+    reason: str
+    previous_version: str | None
+    previous_value: float | None
+    champion_version: str | None = None
+
+
+def decide_promotion(
+    candidate_value: float,
+    champion_value: float | None,
+    same_dataset: bool,
+    higher_is_better: bool = True,
+) -> tuple[bool, str]:
+    """Whether a candidate replaces the champion (pure logic, no MLflow).
+
+    Args:
+        candidate_value: The candidate's metric value.
+        champion_value: The champion's value on the same metric, None when there is no
+            champion (then ``same_dataset`` is ignored).
+        same_dataset: Whether both were evaluated on the same dataset key.
+        higher_is_better: True for accuracy-like metrics, False for losses/errors.
+
+    Returns:
+        ``(promote, reason)``.
+    """
+    if math.isnan(candidate_value):
+        return False, "candidate metric is NaN"
+    if champion_value is None:
+        return True, "no champion yet"
+    if not same_dataset:
+        return False, "champion was evaluated on another dataset key: not comparable, kept"
+    if math.isnan(champion_value):
+        return True, f"candidate {candidate_value:.6g} beats champion's NaN"
+    better = (
+        candidate_value > champion_value if higher_is_better else candidate_value < champion_value
+    )
+    values = f"candidate {candidate_value:.6g} vs champion {champion_value:.6g}"
+    direction = "higher" if higher_is_better else "lower"
+    if better:
+        return True, f"{values}: candidate is better ({direction} is better)"
+    if candidate_value == champion_value:
+        return False, f"{values}: tie, champion kept"
+    return False, f"{values}: candidate is not better ({direction} is better), champion kept"
+
+
+def current_champion(model_name: str, client: MlflowClient | None = None) -> str | None:
+    """The version the ``champion`` alias points at, or None (also for an unknown model).
+
+    Args:
+        model_name: Registered model name.
+        client: MLflow client; a new one by default.
+
+    Returns:
+        The version string or None.
+    """
+    client = client or MlflowClient()
+    try:
+        registered = client.get_registered_model(model_name)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    version = registered.aliases.get(CHAMPION_ALIAS)
+    return None if version is None else str(version)
+
+
+def promote_if_better(
+    model_name: str,
+    version: str | int,
+    *,
+    metric_name: str,
+    metric_value: float,
+    dataset_key: str,
+    higher_is_better: bool = True,
+) -> PromotionDecision:
+    """Record a version's evaluation and move ``champion`` to it if it is better.
+
+    See the module docstring for the policy.
+
+    Args:
+        model_name: Registered model name (``har-teacher``).
+        version: The candidate version.
+        metric_name: The metric compared (``test/top1``).
+        metric_value: The candidate's value of it.
+        dataset_key: ``<dataset>/<split>`` the value was measured on.
+        higher_is_better: Direction of the metric.
+
+    Returns:
+        The :class:`PromotionDecision`, also recorded as tags.
+    """
+    client = MlflowClient()
+    version = str(version)
+    value = float(metric_value)
+    key = metric_tag(metric_name)
+    client.set_model_version_tag(model_name, version, DATASET_KEY_TAG, dataset_key)
+    client.set_model_version_tag(model_name, version, key, repr(value))
+
+    champion = current_champion(model_name, client)
+    champion_value: float | None = None
+    if champion is None:
+        promote, reason = decide_promotion(value, None, True, higher_is_better)
+    elif champion == version:
+        promote, reason = False, f"v{version} is already the champion"
+    else:
+        tags = client.get_model_version(model_name, champion).tags
+        champion_dataset = tags.get(DATASET_KEY_TAG)
+        raw = tags.get(key)
+        champion_value = float(raw) if raw is not None else None
+        if champion_dataset != dataset_key:
+            promote = False
+            where = champion_dataset or "an unknown dataset"
+            reason = (
+                f"champion v{champion} was evaluated on {where}, not {dataset_key}: "
+                "not comparable, kept"
+            )
+        elif champion_value is None:
+            promote = False
+            reason = f"champion v{champion} has no recorded {metric_name}: not comparable, kept"
+        else:
+            promote, reason = decide_promotion(value, champion_value, True, higher_is_better)
+            reason = f"{reason} (champion v{champion}, {metric_name} on {dataset_key})"
+
+    if promote:
+        client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
+    decision = PromotionDecision(
+        promoted=promote,
+        reason=reason,
+        previous_version=champion,
+        previous_value=champion_value,
+        champion_version=version if promote else champion,
+    )
+    _record(client, model_name, version, decision)
+    return decision
+
+
+def _record(
+    client: MlflowClient, model_name: str, version: str, decision: PromotionDecision
+) -> None:
+    """Write the decision on the candidate version and on the active run, if any."""
+    verdict = "promoted" if decision.promoted else "kept"
+    client.set_model_version_tag(model_name, version, DECISION_TAG, verdict)
+    client.set_model_version_tag(model_name, version, REASON_TAG, decision.reason)
+    run = mlflow.active_run()
+    if run is not None:
+        client.set_tag(
+            run.info.run_id, DECISION_TAG, f"{model_name} v{version}: {verdict}: {decision.reason}"
+        )

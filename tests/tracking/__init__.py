@@ -1,0 +1,1 @@
+"""Tests of components.tracking (a package, so test module names cannot clash)."""
