@@ -21,6 +21,8 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("ingest", "components.stages.ingest", "probe a dataset's videos; write manifest, quarantine"),
     ("represent", "components.stages.represent", "compute MEI / gamma / flow / rank shards"),
     ("show", "components.stages.show", "picture of every representation of a video (PNG)"),
+    ("train", "components.stages.train", "train teacher, student or a two-stream CNN on Ray Train"),
+    ("tune", "components.stages.tune", "sweep LIFT-Net's N, trainable ViT blocks, lr (Ray Tune)"),
     ("models", "components.stages.models", "table of every model: parameters and FLOPs per clip"),
 )
 

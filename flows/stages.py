@@ -34,6 +34,10 @@ PIPELINE: tuple[StageSpec, ...] = (
     StageSpec("represent_mei", retries=1),
     StageSpec("represent_rank", retries=1),
     StageSpec("show"),
+    StageSpec("train_teacher", retries=1),  # a retry resumes from the latest checkpoint
+    StageSpec("train_student", retries=1),
+    StageSpec("train_normal", retries=1),
+    StageSpec("train_motion", retries=1),
 )
 
 

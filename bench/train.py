@@ -1,0 +1,165 @@
+"""One training epoch through Ray Train (one worker) against the same epoch in a plain loop.
+
+    python -m bench.train [--seconds 30] [--size 64] [--model mobilenetv2_100]
+
+Both sides run :func:`components.training.epoch.train_one_epoch` on the same
+synthetic MEI shards (the motion-stream job) with the same model, batch and
+thread count. The plain loop builds the session in this process; the Ray side
+runs the production ``TorchTrainer`` (``components.training.driver.fit``: one
+worker holding every CPU, the real ``train_loop_per_worker``) for two epochs. The
+best epoch of each side is compared: load from other processes only slows an
+epoch down, so the best is the fairest estimate on a shared machine.
+
+Printed, as samples per second and as ratios to the plain loop:
+
+* ``ray worker, in-epoch``: the epoch as timed inside the Ray worker: what Ray
+  costs while an epoch runs (DDP wrapper, loader wrapper, worker process).
+  Target: within 10 % of the plain loop for an epoch of 30 s or more.
+* ``ray fit, end to end``: the epochs' samples over the wall time of
+  ``TorchTrainer.fit`` (worker start-up, evaluation of a few videos, checkpoint
+  upload and the controller's bookkeeping included): the fixed cost, amortised
+  over two epochs.
+
+The epoch is sized from a short calibration so that the plain loop takes about
+``--seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench._common import report
+from components.data.manifest import ManifestRow, write_classes, write_manifest
+from components.data.shards import ShardWriter
+
+ITEMS_PER_VIDEO = 8
+CLASSES = 4
+
+
+def write_shards(root: Path, videos: int, size: int, test_videos: int = 4) -> None:
+    """Random MEI shards (and the manifest) for ``videos`` training videos."""
+    rng = np.random.default_rng(0)
+    ingest, mei = root / "ingest", root / "represent" / "mei"
+    ingest.mkdir(parents=True, exist_ok=True)
+    rows, records = [], []
+    for i in range(videos + test_videos):
+        label = i % CLASSES
+        split = "train" if i < videos else "test"
+        key = f"C{label}/v_C{label}_g{i:04d}_c01.mp4"
+        rows.append(ManifestRow(key, f"C{label}", label, split, 40, 20.0, size, size, 2.0,
+                                "h264", "yuv420p"))
+        records.append((key, label, split))
+    write_manifest(ingest / "manifest.csv", rows)
+    write_classes(ingest / "classes.txt", [f"C{c}" for c in range(CLASSES)])
+    (ingest / "dataset.json").write_text(json.dumps({"root": "bench", "format": "folder",
+                                                     "split": 1, "list_files": []}))
+    base = list(range(4, 4 + 5 * ITEMS_PER_VIDEO, 5))
+    with ShardWriter(mei, kind="mei", params={"height": size, "width": size}) as writer:
+        for key, label, split in records:
+            array = rng.integers(0, 256, (ITEMS_PER_VIDEO, size, size, 3), dtype=np.uint8)
+            writer.add(key, array, meta={"label_index": label, "split": split,
+                                         "positions": base, "base_positions": base})
+
+
+def make_request(root: Path, args: argparse.Namespace, cpus: int):  # noqa: ANN201
+    from components.training import DataPaths, StreamConfig, TrainRequest, TrainSettings
+
+    cfg = StreamConfig(model=args.model, input="mei", height=args.size, width=args.size,
+                       epochs=2, batch_size=args.batch_size)
+    settings = TrainSettings(num_workers=1, cpus_per_worker=cpus, pretrained=None,
+                             storage_path=str(root / "ray"), max_failures=0, log_model=False)
+    return TrainRequest(job="motion", config=cfg, settings=settings,
+                        data=DataPaths(root / "ingest", root / "represent"), outputs=None,
+                        repo_root=root, register=False)
+
+
+def plain_epoch(prepared, max_steps: int | None = None) -> tuple[int, float]:  # noqa: ANN001
+    """(samples, seconds) of one epoch in this process, as the worker would run it."""
+    import torch
+    from torch.utils.data import DataLoader, DistributedSampler
+
+    from components.training.epoch import train_one_epoch
+    from components.training.session import build_session, seed_everything
+
+    plan = prepared.plan
+    torch.set_num_threads(plan.threads)
+    seed_everything(plan.settings.seed)
+    session = build_session(plan, torch.device("cpu"))
+    sampler = DistributedSampler(session.train_set, num_replicas=1, rank=0, shuffle=True,
+                                 seed=plan.settings.seed)
+    loader = DataLoader(session.train_set, batch_size=plan.config.batch_size, sampler=sampler,
+                        drop_last=True)
+    session.train_set.set_epoch(1)
+    sampler.set_epoch(1)
+    stats = train_one_epoch(session.model, loader, session.optimizer, session.task, epoch=1,
+                            device=torch.device("cpu"), augment=plan.config.augment,
+                            max_steps=max_steps)
+    return stats.samples, stats.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="target plain epoch length")
+    parser.add_argument("--size", type=int, default=64, help="image size (the demo's 64)")
+    parser.add_argument("--model", default="mobilenetv2_100")
+    parser.add_argument("--batch-size", type=int, default=16)
+    args = parser.parse_args()
+
+    from components.training.driver import ensure_ray, fit, prepare_training
+
+    cpus = os.cpu_count() or 1
+    os.environ.setdefault("OMP_NUM_THREADS", str(cpus))
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+        root = Path(tmp)
+        # Calibrate: time a few steps to size an epoch of about --seconds.
+        write_shards(root / "calib", videos=16, size=args.size)
+        calib = prepare_training(make_request(root / "calib", args, cpus), total_cpus=cpus)
+        plain_epoch(calib, max_steps=2)  # warm-up
+        samples, seconds = plain_epoch(calib, max_steps=6)
+        # A busy moment during calibration would make the epoch far too short: floor it.
+        videos = max(64, math.ceil(args.seconds * samples / seconds / ITEMS_PER_VIDEO))
+        write_shards(root / "run", videos=videos, size=args.size)
+        prepared = prepare_training(make_request(root / "run", args, cpus), total_cpus=cpus)
+        print(f"{videos * ITEMS_PER_VIDEO} samples per epoch ({args.model}, {args.size}x"
+              f"{args.size}, batch {args.batch_size}), {cpus} CPU thread(s)")
+
+        # Best of two epochs on each side (plain before and after Ray; two epochs in one
+        # fit): other load on the machine only ever slows an epoch down.
+        from components.training.checkpoint import read_checkpoint_meta
+
+        plain = [plain_epoch(prepared)]
+        ensure_ray(cpus)
+        started = time.perf_counter()
+        result = fit(prepared)
+        fit_seconds = time.perf_counter() - started
+        plain.append(plain_epoch(prepared))
+        history = read_checkpoint_meta(Path(result.checkpoint.path))["history"]
+        plain_rates = [samples / seconds for samples, seconds in plain]
+        ray_rates = [float(h["train/samples_per_s"]) for h in history]
+        ray_samples = sum(float(h["train/samples"]) for h in history)
+        rows = [
+            ("plain loop", max(plain_rates), "samples/s"),
+            ("ray worker, in-epoch", max(ray_rates), "samples/s"),
+            ("ray fit, end to end", ray_samples / fit_seconds, "samples/s"),
+        ]
+        report("one training epoch: Ray Train (1 worker) vs plain loop", rows, "plain loop")
+        overhead = 1.0 - max(ray_rates) / max(plain_rates)
+        outside = fit_seconds - sum(float(h["epoch_seconds"]) for h in history)
+        print(f"epochs of {plain[0][0]} samples; plain "
+              f"{', '.join(f'{r:.1f}' for r in plain_rates)} samples/s, Ray worker "
+              f"{', '.join(f'{r:.1f}' for r in ray_rates)} samples/s (best of each compared)")
+        print(f"Ray in-epoch overhead {overhead:+.1%} (target <= 10% for epochs of 30 s or more); "
+              f"TorchTrainer.fit {fit_seconds:.1f} s for {len(history)} epochs, of which "
+              f"{outside:.1f} s outside the epochs (start-up, checkpoints, shutdown)")
+
+
+if __name__ == "__main__":
+    main()

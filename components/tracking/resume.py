@@ -1,0 +1,93 @@
+"""Reopening runs: a training job killed and run again logs into the same run.
+
+* :func:`resume_run`: reopen an existing run (a training job killed and run
+  again logs into the same run), like ``training_run`` but for a known run id.
+* :func:`run_is_usable`: whether a run id exists (and is not deleted) in the store.
+* :func:`logged_steps`: the steps at which a metric was logged (to log each epoch
+  exactly once when a resumed run reconciles its history).
+* :func:`end_running_children`: mark the nested runs of a sweep that Tune stopped
+  early (their processes are killed before they can end their runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from components.tracking import RunHandle, retry_transient
+
+_LOG = logging.getLogger(__name__)
+
+
+def run_is_usable(run_id: str) -> bool:
+    """True when ``run_id`` exists in the current store and is not deleted."""
+    try:
+        run = MlflowClient().get_run(run_id)
+    except MlflowException:
+        return False
+    return run.info.lifecycle_stage != "deleted"
+
+
+@contextmanager
+def resume_run(run_id: str) -> Iterator[RunHandle]:
+    """Reopen run ``run_id`` as the active run for a ``with`` block.
+
+    The run ends ``FINISHED``, ``FAILED`` when the block raises, or ``KILLED`` on
+    ``KeyboardInterrupt`` (as ``components.tracking.training_run``).
+    """
+    inherited = os.environ.pop("MLFLOW_RUN_ID", None)
+    if inherited and inherited != run_id:
+        _LOG.warning("ignoring MLFLOW_RUN_ID=%s: resuming run %s", inherited, run_id)
+    run = mlflow.start_run(run_id=run_id)
+    status = "FINISHED"
+    try:
+        yield RunHandle(
+            run_id=run.info.run_id,
+            experiment_id=run.info.experiment_id,
+            name=run.info.run_name or "",
+            parent_run_id=run.data.tags.get("mlflow.parentRunId"),
+            tracking_uri=mlflow.get_tracking_uri(),
+        )
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    except BaseException:
+        status = "FAILED"
+        raise
+    finally:
+        while (current := mlflow.active_run()) is not None:
+            mlflow.end_run(status)
+            if current.info.run_id == run_id:
+                break
+
+
+def logged_steps(run_id: str, key: str) -> set[int]:
+    """Steps at which metric ``key`` of run ``run_id`` was logged."""
+    history = retry_transient(lambda: MlflowClient().get_metric_history(run_id, key),
+                              what=f"reading metric {key}")
+    return {int(m.step) for m in history}
+
+
+def end_running_children(parent_run_id: str, status: str = "KILLED",
+                         tags: dict[str, str] | None = None) -> list[str]:
+    """End the still-running child runs of ``parent_run_id``; returns their ids."""
+    client = MlflowClient()
+    parent = client.get_run(parent_run_id)
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and "
+                      "attributes.status = 'RUNNING'",
+    )
+    ended = []
+    for child in children:
+        for key, value in (tags or {}).items():
+            client.set_tag(child.info.run_id, key, value)
+        client.set_terminated(child.info.run_id, status)
+        ended.append(child.info.run_id)
+    return ended

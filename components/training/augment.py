@@ -1,0 +1,213 @@
+"""Training augmentations as pure torch functions, consistent across a clip's frames.
+
+Clips are float tensors ``(T, C, H, W)`` in [0, 1] ("TCHW"; an image is T = 1),
+before normalisation. Randomness is drawn once per clip (:func:`sample_clip_params`)
+from an explicit ``torch.Generator`` and then applied to every frame, and to every
+clip of a sample (LIFT-Net's raw and luminous clips get the same geometry):
+
+* horizontal flip (optical flow: the x component is negated, 0.5 <-> no motion);
+* colour jitter: brightness, contrast, saturation (RGB only);
+* random affine: rotation, translation, scale (flow: translation only, since
+  rotating or scaling a flow field would need its vectors rotated or scaled too);
+* frame shuffle: a random permutation of the frames;
+
+and, per batch, CutMix (:func:`cutmix`): a box of each sample is replaced by the
+same box of another sample of the batch and the labels are mixed by area.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from components.training.config import AugmentConfig
+
+_LUMA = (0.299, 0.587, 0.114)
+
+
+@dataclass(frozen=True)
+class ClipAugParams:
+    """The random choices for one clip (None = not applied).
+
+    Attributes:
+        flip: flip horizontally.
+        jitter: (brightness, contrast, saturation) factors around 1.
+        affine: (angle in degrees, tx, ty as fractions of width/height, scale).
+        permutation: new frame order.
+    """
+
+    flip: bool = False
+    jitter: tuple[float, float, float] | None = None
+    affine: tuple[float, float, float, float] | None = None
+    permutation: tuple[int, ...] | None = None
+
+
+def _uniform(gen: torch.Generator, low: float, high: float) -> float:
+    return low + (high - low) * float(torch.rand((), generator=gen))
+
+
+def _chance(gen: torch.Generator, p: float) -> bool:
+    return p > 0 and float(torch.rand((), generator=gen)) < p
+
+
+def sample_clip_params(cfg: AugmentConfig, num_frames: int, gen: torch.Generator) -> ClipAugParams:
+    """Draw one clip's augmentation choices.
+
+    Args:
+        cfg: which augmentations, how strong.
+        num_frames: T of the clip (for the shuffle permutation).
+        gen: the source of randomness.
+
+    Returns:
+        The choices; the same draws for the same generator state.
+    """
+    flip = _chance(gen, cfg.flip)
+    jitter = None
+    if cfg.colour_jitter > 0:
+        s = cfg.colour_jitter
+        jitter = (_uniform(gen, 1 - s, 1 + s), _uniform(gen, 1 - s, 1 + s),
+                  _uniform(gen, 1 - s, 1 + s))
+    affine = None
+    if _chance(gen, cfg.affine):
+        t = cfg.affine_translate
+        affine = (_uniform(gen, -cfg.affine_degrees, cfg.affine_degrees),
+                  _uniform(gen, -t, t), _uniform(gen, -t, t), _uniform(gen, *cfg.affine_scale))
+    permutation = None
+    if num_frames > 1 and _chance(gen, cfg.frame_shuffle):
+        permutation = tuple(int(i) for i in torch.randperm(num_frames, generator=gen))
+    return ClipAugParams(flip=flip, jitter=jitter, affine=affine, permutation=permutation)
+
+
+def hflip(clip_tchw: torch.Tensor, is_flow: bool = False) -> torch.Tensor:
+    """Mirror left-right; for flow (C = 2: x, y in [0, 1], 0.5 = still) negate x."""
+    out = clip_tchw.flip(-1)
+    if is_flow:
+        out = out.clone()
+        out[:, 0] = 1.0 - out[:, 0]
+    return out
+
+
+def colour_jitter(
+    clip_tchw: torch.Tensor, brightness: float, contrast: float, saturation: float
+) -> torch.Tensor:
+    """Scale brightness, contrast (around the clip's mean grey) and saturation of RGB.
+
+    One set of factors for the whole clip, so frames stay consistent; result in [0, 1].
+    """
+    if clip_tchw.shape[1] != 3:
+        raise ValueError(f"colour_jitter needs RGB clips (T, 3, H, W), "
+                         f"got {tuple(clip_tchw.shape)}")
+    luma = torch.tensor(_LUMA, dtype=clip_tchw.dtype, device=clip_tchw.device).view(1, 3, 1, 1)
+    out = clip_tchw * brightness
+    mean_grey = (out * luma).sum(1, keepdim=True).mean()
+    out = (out - mean_grey) * contrast + mean_grey
+    grey = (out * luma).sum(1, keepdim=True)
+    out = grey + (out - grey) * saturation
+    return out.clamp(0.0, 1.0)
+
+
+def affine(
+    clip_tchw: torch.Tensor, angle_deg: float, tx: float, ty: float, scale: float
+) -> torch.Tensor:
+    """Rotate by ``angle_deg``, translate by (tx, ty) fractions of the size, zoom by
+    ``scale``: the same transform for every frame; borders replicate the edge."""
+    t, c, h, w = clip_tchw.shape
+    angle = math.radians(angle_deg)
+    cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
+    # affine_grid maps output to input coordinates in [-1, 1]: the inverse transform.
+    theta = torch.tensor(
+        [[cos, -sin * h / w, -2 * tx], [sin * w / h, cos, -2 * ty]],
+        dtype=clip_tchw.dtype, device=clip_tchw.device,
+    ).expand(t, 2, 3)
+    grid = F.affine_grid(theta, [t, c, h, w], align_corners=False)
+    return F.grid_sample(clip_tchw, grid, mode="bilinear", padding_mode="border",
+                         align_corners=False)
+
+
+def apply_clip_params(
+    clip_tchw: torch.Tensor, params: ClipAugParams, *, is_flow: bool = False,
+    colour: bool = True,
+) -> torch.Tensor:
+    """Apply one clip's choices (flip, jitter, affine, shuffle) to a (T, C, H, W) clip.
+
+    Args:
+        clip_tchw: float in [0, 1].
+        params: from :func:`sample_clip_params`.
+        is_flow: the clip is optical flow (x, y): flips negate x, no colour jitter,
+            affine reduced to its translation.
+        colour: apply the colour jitter (RGB clips that should look jittered).
+    """
+    out = clip_tchw
+    if params.permutation is not None:
+        if len(params.permutation) != out.shape[0]:
+            raise ValueError(f"permutation of {len(params.permutation)} frames for a clip of "
+                             f"{out.shape[0]}")
+        out = out[list(params.permutation)]
+    if params.flip:
+        out = hflip(out, is_flow=is_flow)
+    if params.jitter is not None and colour and not is_flow:
+        out = colour_jitter(out, *params.jitter)
+    if params.affine is not None:
+        angle, tx, ty, scale = params.affine
+        out = affine(out, 0.0, tx, ty, 1.0) if is_flow else affine(out, angle, tx, ty, scale)
+    return out
+
+
+@dataclass(frozen=True)
+class MixedTargets:
+    """Labels after CutMix: loss = lam * CE(y_a) + (1 - lam) * CE(y_b)."""
+
+    y_a: torch.Tensor
+    y_b: torch.Tensor
+    lam: float
+
+
+def cutmix_box(
+    height: int, width: int, lam: float, gen: torch.Generator
+) -> tuple[int, int, int, int]:
+    """A box (y0, y1, x0, x1) of area about ``(1 - lam)`` of the frame, centred at random."""
+    cut = math.sqrt(max(0.0, 1.0 - lam))
+    ch, cw = int(round(height * cut)), int(round(width * cut))
+    cy = int(torch.randint(0, height, (), generator=gen))
+    cx = int(torch.randint(0, width, (), generator=gen))
+    y0, y1 = max(cy - ch // 2, 0), min(cy + (ch - ch // 2), height)
+    x0, x1 = max(cx - cw // 2, 0), min(cx + (cw - cw // 2), width)
+    return y0, y1, x0, x1
+
+
+def cutmix(
+    inputs: tuple[torch.Tensor, ...], labels: torch.Tensor, alpha: float, gen: torch.Generator
+) -> tuple[tuple[torch.Tensor, ...], MixedTargets]:
+    """CutMix a batch: the same box and partner for every input of a sample.
+
+    Args:
+        inputs: batch-first tensors whose last two axes are (H, W), e.g. clips
+            (B, C, T, H, W), frames (B, T, 3, H, W) and images (B, 3, H, W); all must
+            share H and W.
+        labels: (B,) class indices.
+        alpha: Beta(alpha, alpha) parameter of the kept area.
+        gen: the source of randomness (CPU generator).
+
+    Returns:
+        The mixed inputs (new tensors) and the targets with the exact area ratio.
+    """
+    batch = labels.shape[0]
+    height, width = inputs[0].shape[-2:]
+    if any(x.shape[-2:] != (height, width) for x in inputs):
+        raise ValueError(f"cutmix needs one frame size, got {[tuple(x.shape) for x in inputs]}")
+    # numpy's Beta sampler, seeded from ``gen`` (torch's Beta takes no generator).
+    seed = int(torch.randint(0, 2**31 - 1, (), generator=gen))
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
+    perm = torch.randperm(batch, generator=gen).to(labels.device)
+    y0, y1, x0, x1 = cutmix_box(height, width, lam, gen)
+    mixed = []
+    for x in inputs:
+        out = x.clone()
+        out[..., y0:y1, x0:x1] = x[perm][..., y0:y1, x0:x1]
+        mixed.append(out)
+    area = (y1 - y0) * (x1 - x0) / float(height * width)
+    return tuple(mixed), MixedTargets(y_a=labels, y_b=labels[perm], lam=1.0 - area)

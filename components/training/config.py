@@ -1,0 +1,355 @@
+"""The training jobs' parameters (params.yaml sections) as frozen dataclasses.
+
+=================  ===================  ============================================
+section            dataclass            what it trains
+=================  ===================  ============================================
+``train:``         :class:`TrainSettings`  shared: Ray workers, GPUs, failures, seed
+``train_teacher:`` :class:`TeacherConfig`  R(2+1)D on gamma-corrected clips or flow
+``train_student:`` :class:`StudentConfig`  LIFT-Net, distilled from the teacher
+``train_normal:``  :class:`StreamConfig`   2D CNN on the base frame of each MEI batch
+``train_motion:``  :class:`StreamConfig`   2D CNN on MEIs (or rank-pooled images)
+=================  ===================  ============================================
+
+Defaults are the CPU demo's values (about 8 frames of 64x64, a few epochs); the
+paper's values are given beside each field and in params.yaml. Only
+``components.stages`` builds these from params.yaml; everything below takes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+JobName = Literal["teacher", "student", "normal", "motion"]
+JOBS: tuple[str, ...] = ("teacher", "student", "normal", "motion")
+#: Representation kinds a job can read (``data/represent/<kind>``).
+RepresentationKind = Literal["frames", "gamma", "flow", "mei", "rank"]
+
+
+def _check_probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training-time augmentations, chosen in params (all off = 0).
+
+    Every random choice is made once per clip, so all frames of a clip (and the
+    raw and luminous clips of LIFT-Net) get the same flip, jitter, affine and
+    shuffle. Geometric transforms of optical flow keep its vectors consistent:
+    a flip negates x; rotation and scaling are skipped for flow (translation only).
+
+    Attributes:
+        flip: probability of a horizontal flip (the MEI paper's only augmentation).
+        colour_jitter: maximum relative change of brightness, contrast and
+            saturation (0.4 is a common choice; 0 = off). RGB inputs only.
+        affine: probability of a random affine transform with the ranges below.
+        affine_degrees: rotation range +-degrees.
+        affine_translate: translation range +-fraction of the frame size.
+        affine_scale: (min, max) zoom factor.
+        frame_shuffle: probability of shuffling the frame order of a clip (LIFT-Net
+            paper). NOTE: classes defined by motion direction (the synthetic
+            Rise/Fall) become ambiguous when frames are shuffled: keep it small.
+        cutmix: probability that a batch is mixed with CutMix.
+        cutmix_alpha: Beta(alpha, alpha) of the mixed area.
+    """
+
+    flip: float = 0.5
+    colour_jitter: float = 0.0
+    affine: float = 0.0
+    affine_degrees: float = 10.0
+    affine_translate: float = 0.1
+    affine_scale: tuple[float, float] = (0.9, 1.1)
+    frame_shuffle: float = 0.0
+    cutmix: float = 0.0
+    cutmix_alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("flip", "affine", "frame_shuffle", "cutmix"):
+            _check_probability(name, getattr(self, name))
+        if not 0.0 <= self.colour_jitter < 1.0:
+            raise ValueError(f"colour_jitter must be in [0, 1), got {self.colour_jitter}")
+        low, high = self.affine_scale
+        if not 0 < low <= high:
+            raise ValueError(f"affine_scale must be (min, max) with 0 < min <= max, "
+                             f"got {low, high}")
+        if self.cutmix_alpha <= 0:
+            raise ValueError(f"cutmix_alpha must be positive, got {self.cutmix_alpha}")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """params.yaml ``train:``: what every training job shares.
+
+    Attributes:
+        num_workers: Ray Train workers (DDP ranks). Paper: one per GPU.
+        use_gpu: ``auto`` (CUDA on the driver, or GPUs in the Ray cluster), true, false.
+        cpus_per_worker: CPUs Ray reserves per worker, also its torch/OpenMP
+            threads; 0 = the local CPUs divided by ``num_workers``.
+        max_failures: worker-group restarts (from the latest checkpoint) before the
+            run fails (Ray ``FailureConfig``).
+        seed: seed of everything random (per-rank and per-epoch seeds derive from it).
+        storage_path: where Ray keeps each run's checkpoints: a folder (relative to
+            the repository root) or, on a cluster, a shared path or URI (``s3://...``).
+        keep_checkpoints: checkpoints kept per run (the latest ones).
+        loader_workers: DataLoader processes per Ray worker (0: load in the worker;
+            shards are memory-mapped, so loading is cheap).
+        amp: mixed precision on CUDA (ignored on CPU).
+        channels_last: channels-last memory format on CUDA (ignored on CPU).
+        experiment: MLflow experiment.
+        log_model: log and register the trained model in MLflow.
+        serialization: MLflow model format: ``pt2`` (torch.export, no pickle) or
+            ``pickle``; pt2 falls back to pickle when a model cannot be exported.
+        pretrained: YAML with a ``pretrained:`` map of network name -> local weight
+            file (``conf/models.yaml``); null = random initialisation.
+    """
+
+    num_workers: int = 2
+    use_gpu: bool | Literal["auto"] = "auto"
+    cpus_per_worker: int = 0
+    max_failures: int = 1
+    seed: int = 0
+    storage_path: str = "outputs/ray"
+    keep_checkpoints: int = 2
+    loader_workers: int = 0
+    amp: bool = True
+    channels_last: bool = True
+    experiment: str = "har"
+    log_model: bool = True
+    serialization: Literal["pt2", "pickle"] = "pt2"
+    pretrained: Path | None = Path("conf/models.yaml")
+
+    def __post_init__(self) -> None:
+        if self.num_workers < 1:
+            raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
+        if self.cpus_per_worker < 0 or self.max_failures < 0 or self.loader_workers < 0:
+            raise ValueError("cpus_per_worker, max_failures and loader_workers must be >= 0")
+        if self.keep_checkpoints < 1:
+            raise ValueError(f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
+
+
+#: TrainSettings fields that change how a run executes, not what it computes:
+#: they are left out of the checkpoint fingerprint, so a run resumes with more
+#: workers or another storage location.
+OPERATIONAL_SETTINGS: frozenset[str] = frozenset({
+    "num_workers", "use_gpu", "cpus_per_worker", "max_failures", "storage_path",
+    "keep_checkpoints", "loader_workers", "channels_last", "experiment", "log_model",
+    "serialization",
+})
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Fields every training job has (see the subclasses for the jobs).
+
+    Attributes:
+        model: registered model name (``components.models.list_models()``).
+        model_kwargs: builder arguments besides ``num_classes`` (and the sizes and
+            channels the job fills in).
+        input: representation kind read from ``data/represent/<input>``.
+        height, width: frame size the shards must have (``represent.height/width``;
+            paper: 112 for R(2+1)D, 224 for LIFT-Net and the 2D CNNs).
+        epochs: training epochs.
+        batch_size: global batch (split over the workers). Paper: 32.
+        eval_batch_size: evaluation batch per worker (0: ``batch_size``).
+        lr: AdamW learning rate (cosine-annealed per epoch to ``min_lr``). Paper: 1e-4.
+        min_lr: the cosine schedule's floor.
+        weight_decay: AdamW weight decay.
+        label_smoothing: cross-entropy label smoothing.
+        grad_clip: clip the gradient norm to this (0: off).
+        num_classes: expected class count; 0 = take it from classes.txt. A
+            different count is an error before training starts.
+        augment: training augmentations.
+    """
+
+    model: str = ""
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    input: str = ""
+    height: int = 64
+    width: int = 64
+    epochs: int = 3
+    batch_size: int = 8
+    eval_batch_size: int = 0
+    lr: float = 1e-3
+    min_lr: float = 0.0
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.0
+    grad_clip: float = 0.0
+    num_classes: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 0:
+            raise ValueError("epochs and batch_size must be >= 1, eval_batch_size >= 0")
+        if self.height < 1 or self.width < 1:
+            raise ValueError(f"height and width must be positive, got {self.height}x{self.width}")
+        if self.lr <= 0 or self.min_lr < 0 or self.min_lr > self.lr:
+            raise ValueError(f"need 0 <= min_lr <= lr and lr > 0, got lr={self.lr}, "
+                             f"min_lr={self.min_lr}")
+        if self.weight_decay < 0 or self.grad_clip < 0 or self.num_classes < 0:
+            raise ValueError("weight_decay, grad_clip and num_classes must be >= 0")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+
+    @property
+    def eval_batch(self) -> int:
+        return self.eval_batch_size or self.batch_size
+
+
+@dataclass(frozen=True)
+class ClipJobConfig(JobConfig):
+    """Jobs on clips (teacher, student).
+
+    Attributes:
+        clip_len: frames per clip (paper: 16 for an R(2+1)D teacher, 30 for LIFT-Net).
+        stride: step between the frames of a clip.
+        eval_clips: deterministic, evenly spaced clips per test video; the video's
+            prediction is the mean of their softmax outputs.
+    """
+
+    clip_len: int = 8
+    stride: int = 1
+    eval_clips: int = 2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.clip_len < 1 or self.stride < 1 or self.eval_clips < 1:
+            raise ValueError("clip_len, stride and eval_clips must be >= 1")
+
+
+@dataclass(frozen=True)
+class TeacherConfig(ClipJobConfig):
+    """params.yaml ``train_teacher:``: the R(2+1)D teacher, cross-entropy.
+
+    ``input``: ``gamma`` (gamma-corrected frames, dark video) or ``flow`` (optical
+    flow, daylight and infrared video); ``model``: ``r2plus1d_18`` (paper) or
+    ``r3d_18`` (ablation).
+    """
+
+    model: str = "r2plus1d_18"
+    input: Literal["gamma", "flow"] = "gamma"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.model not in ("r2plus1d_18", "r3d_18"):
+            raise ValueError(f"the teacher is r2plus1d_18 or r3d_18, got {self.model!r}")
+
+
+@dataclass(frozen=True)
+class StudentConfig(ClipJobConfig):
+    """params.yaml ``train_student:``: LIFT-Net distilled from the trained teacher.
+
+    The loss is ``CE + kd_lambda * L1(h1, h2)``: h1 from the frozen teacher on the
+    luminous clip, h2 from LIFT-Net. The luminous pathway starts from the teacher's
+    trunk (frozen, as in the paper, unless ``model_kwargs.train_luminous_trunk``).
+
+    Attributes:
+        input: the luminous input, ``gamma`` or ``flow``; it must be the teacher's.
+        teacher: folder of the trained teacher (``har train --job teacher``
+            writes ``model.pt`` and ``model.json`` there).
+        kd: distil from the teacher. ``false`` (the no-KD ablation) trains on
+            cross-entropy alone, without the teacher: the luminous trunk then starts
+            from random weights and trains.
+        kd_lambda: weight of the L1 distillation term (paper: 1).
+        tuned_config: a ``har tune`` result (YAML with ``depth``,
+            ``trainable_vit_blocks``, ``lr``) that overrides those values; null = none.
+    """
+
+    model: str = "lift_net"
+    input: Literal["gamma", "flow"] = "gamma"
+    teacher: Path = Path("models/teacher")
+    kd: bool = True
+    kd_lambda: float = 1.0
+    tuned_config: Path | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.model != "lift_net":
+            raise ValueError(f"the student is lift_net, got {self.model!r}")
+        if self.kd_lambda < 0:
+            raise ValueError(f"kd_lambda must be >= 0, got {self.kd_lambda}")
+
+
+@dataclass(frozen=True)
+class StreamConfig(JobConfig):
+    """params.yaml ``train_normal:`` / ``train_motion:``: a 2D CNN stream of the MEI
+    two-stream network (paper backbones: efficientnet_b0, densenet201,
+    mobilenetv2_100, resnet50, inception_v3, ensemble).
+
+    Attributes:
+        input: ``mei`` or ``rank`` for the motion stream; ``frames`` for the
+            normal stream, which reads the base (last) frame of each MEI batch.
+        base_of: normal stream only: the motion representation whose batches'
+            base frames it reads (``mei`` or ``rank``).
+    """
+
+    model: str = "mobilenetv2_100"
+    input: Literal["frames", "mei", "rank"] = "mei"
+    base_of: Literal["mei", "rank"] = "mei"
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Where a training job reads its inputs (absolute paths in workers).
+
+    Attributes:
+        ingest: ``har ingest`` output: manifest.csv, classes.txt, dataset.json.
+        represent: ``har represent`` output: one shard folder per kind.
+    """
+
+    ingest: Path = Path("data/ingest")
+    represent: Path = Path("data/represent")
+
+    def resolved(self, root: Path) -> DataPaths:
+        return DataPaths(ingest=(root / self.ingest).resolve(),
+                         represent=(root / self.represent).resolve())
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """Where a job writes what DVC tracks.
+
+    Attributes:
+        models: ``<models>/<job>/model.pt`` (state dict) and ``model.json``.
+        metrics: ``<metrics>/<job>.json``: final test metrics.
+        plots: ``<plots>/<job>.csv`` (per-epoch history) and ``<job>_confusion.png``.
+    """
+
+    models: Path = Path("models")
+    metrics: Path = Path("metrics")
+    plots: Path = Path("plots")
+
+
+def config_class(job: str) -> type[JobConfig]:
+    """The dataclass of a job's params section."""
+    return {"teacher": TeacherConfig, "student": StudentConfig,
+            "normal": StreamConfig, "motion": StreamConfig}[job]
+
+
+def section_name(job: str) -> str:
+    """params.yaml section of ``job`` (``train_teacher``...)."""
+    return f"train_{job}"
+
+
+def as_plain(obj: Any) -> Any:
+    """A dataclass (nested) as JSON-friendly data; tuples become lists, paths strings."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: as_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list | tuple):
+        return [as_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): as_plain(v) for k, v in obj.items()}
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    return obj
+
+
+def stable_hash(data: Any) -> str:
+    """SHA-256 of JSON-friendly ``data`` with sorted keys (the same on every machine)."""
+    text = json.dumps(as_plain(data), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,730 @@
+"""The training driver: checks, MLflow run, Ray TorchTrainer, outputs, registry.
+
+:func:`run_training` is what ``har train --job ...`` (and every ``har tune`` trial)
+calls::
+
+    prepare_training()      no Ray, no MLflow: join manifest and shards, check them
+                            against the config (InputError before any training),
+                            build the WorkerPlan and the run's fingerprint
+    run folder              <storage>/<job>-<fingerprint[:8]>; an existing latest
+                            checkpoint is verified (fingerprint) before anything starts
+    MLflow                  setup_tracking (store + experiment, before any worker);
+                            a new run, or the run recorded in the run folder
+                            (har_run.json) when resuming; params, resolved config,
+                            provenance (input hashes, library versions, git commit)
+    TorchTrainer.fit()      ScalingConfig(num_workers, use_gpu), RunConfig(name,
+                            storage_path, FailureConfig(max_failures)); the workers
+                            run components.training.loop; EpochMetricsLogger logs
+                            each epoch after its checkpoint is registered
+    finish                  final checkpoint -> models/<job>/model.pt, metrics and
+                            plots for DVC, figures and checkpoint to MLflow, model
+                            logged with signature + input example, registered, and
+                            promoted to champion only if it beats the champion on
+                            the same dataset key
+
+Resuming: Ray Train V2 keeps a snapshot of the registered checkpoints in the run
+folder (``checkpoint_manager_snapshot.json``) and, when a trainer starts with the
+same ``RunConfig(name, storage_path)``, hands the latest one to the workers
+(``ray.train.get_checkpoint()``). The run folder is named after the fingerprint,
+so another config or dataset never even sees it; the driver also verifies the
+latest checkpoint's fingerprint before starting (and the workers again before
+loading). A killed job therefore resumes from its last completed epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components._atomic import write_text_atomic
+from components.errors import ConfigError, HarError, InputError
+from components.training.checkpoint import (
+    META_FILE,
+    STATE_FILE,
+    Fingerprint,
+    latest_checkpoint,
+    make_fingerprint,
+    read_checkpoint_meta,
+    verify_checkpoint,
+)
+from components.training.config import (
+    OPERATIONAL_SETTINGS,
+    DataPaths,
+    JobConfig,
+    OutputPaths,
+    StudentConfig,
+    TrainSettings,
+    as_plain,
+    section_name,
+)
+from components.training.data import JobData, holdout_split, index_job_data
+from components.training.session import ABORT_KEY, ModelPlan, TeacherPlan, WorkerPlan
+
+log = logging.getLogger(__name__)
+
+RUN_STATE_FILE = "har_run.json"
+#: Registered model name of each job.
+REGISTERED_NAMES = {"teacher": "har-teacher", "student": "har-lift-net",
+                    "normal": "har-normal-stream", "motion": "har-motion-stream"}
+
+
+class TrainingError(HarError):
+    """Training failed or stopped (worker errors after retries, a non-finite loss)."""
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """Set when a run is one trial of a ``har tune`` sweep.
+
+    Attributes:
+        parent_run_id: the sweep's MLflow run (the trial's run nests under it).
+        tracking_uri: the sweep's store.
+        trial_id: Tune's trial id (names the Ray run).
+        storage_path: where the trial's Ray run folder goes.
+    """
+
+    parent_run_id: str
+    tracking_uri: str
+    trial_id: str
+    storage_path: str
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """One training job, fully specified.
+
+    Attributes:
+        job: ``teacher``, ``student``, ``normal`` or ``motion``.
+        config: the job's section (resolved: flags applied).
+        settings: the ``train:`` section.
+        data: input folders (made absolute against ``repo_root``).
+        outputs: DVC output folders, or None (Tune trials write none).
+        repo_root: repository root (MLflow's default store, relative paths).
+        fresh: discard the run folder and start over.
+        pretrained: network name -> local weight file (``conf/models.yaml``).
+        val_fraction: > 0: hold out this fraction of the training videos and
+            evaluate on them (``val/*`` metrics; Tune); 0: evaluate on the test split.
+        trial: set for Tune trials.
+        register: log and register the model (and move the champion alias).
+    """
+
+    job: str
+    config: JobConfig
+    settings: TrainSettings
+    data: DataPaths = DataPaths()
+    outputs: OutputPaths | None = OutputPaths()
+    repo_root: Path = Path(".")
+    fresh: bool = False
+    pretrained: Mapping[str, str | None] = field(default_factory=dict)
+    val_fraction: float = 0.0
+    trial: TrialContext | None = None
+    register: bool = True
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked job, ready to run (what :func:`prepare_training` returns)."""
+
+    request: TrainRequest
+    config: JobConfig
+    data: JobData
+    plan: WorkerPlan
+    fingerprint: Fingerprint
+    run_name: str
+    storage_path: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run produced.
+
+    Attributes:
+        metrics: final metrics (``top1`` video-level, ``top5``, ``mean_class_acc``...).
+        history: one record per epoch.
+        resumed_from: the epoch the run resumed after (0: started fresh).
+        model_version: registered version, None when not registered.
+        promoted: whether the champion alias moved to it.
+    """
+
+    job: str
+    run_name: str
+    run_dir: str
+    mlflow_run_id: str
+    metrics: dict[str, float]
+    history: list[dict[str, float]]
+    resumed_from: int = 0
+    model_version: str | None = None
+    promoted: bool | None = None
+    decision: str = ""
+
+
+# --------------------------------------------------------------------------- preparing
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def apply_tuned_config(cfg: StudentConfig, root: Path) -> StudentConfig:
+    """``cfg`` with a ``har tune`` result applied (depth, trainable_vit_blocks, lr)."""
+    if cfg.tuned_config is None:
+        return cfg
+    import yaml
+
+    path = cfg.tuned_config if cfg.tuned_config.is_absolute() else root / cfg.tuned_config
+    if not path.is_file():
+        raise InputError(path, "tuned config not found (run `har tune`, or set "
+                         "train_student.tuned_config: null)")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    best = doc.get("best", doc)
+    if not isinstance(best, Mapping):
+        raise InputError(path, "expected a mapping with depth, trainable_vit_blocks, lr")
+    kwargs = dict(cfg.model_kwargs)
+    for key in ("depth", "trainable_vit_blocks"):
+        if key in best:
+            kwargs[key] = best[key]
+    lr = float(best["lr"]) if "lr" in best else cfg.lr
+    return dataclasses.replace(cfg, model_kwargs=kwargs, lr=lr, min_lr=min(cfg.min_lr, lr))
+
+
+def _model_plan(job: str, cfg: JobConfig, data: JobData, request: TrainRequest,
+                teacher_info: Mapping[str, Any] | None) -> ModelPlan:
+    from components.models import model_spec, resolve_pretrained
+
+    kwargs: dict[str, Any] = {"num_classes": data.num_classes}
+    if job == "teacher":
+        kwargs["in_channels"] = 2 if cfg.input == "flow" else 3
+    elif job == "student":
+        kwargs["img_size"] = cfg.height if cfg.height == cfg.width else (cfg.height, cfg.width)
+        kwargs["luminous_in_channels"] = 2 if cfg.input == "flow" else 3
+        if teacher_info is not None:
+            kwargs["luminous_arch"] = teacher_info["model"]
+        elif "train_luminous_trunk" not in cfg.model_kwargs:
+            kwargs["train_luminous_trunk"] = True  # no teacher: the trunk must learn
+    kwargs.update(cfg.model_kwargs)
+    kwargs = resolve_pretrained(cfg.model, kwargs, dict(request.pretrained))
+    spec = model_spec(cfg.model)
+    import inspect
+
+    try:
+        inspect.signature(spec.builder).bind(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(Path(f"{section_name(job)}.model_kwargs"),
+                          f"{cfg.model} does not take these arguments: {exc}") from None
+    for key, value in kwargs.items():
+        if key.endswith(("pretrained_path", "_path")) and value is not None and \
+                not Path(value).is_file():
+            raise InputError(Path(value), f"weight file for {cfg.model}.{key} not found")
+    return ModelPlan(cfg.model, kwargs)
+
+
+def _teacher(cfg: StudentConfig, data: JobData, root: Path) -> tuple[TeacherPlan | None,
+                                                                    dict[str, Any] | None]:
+    if not cfg.kd:
+        return None, None
+    from components.training.outputs import MODEL_FILE, read_model_info
+
+    folder = cfg.teacher if cfg.teacher.is_absolute() else root / cfg.teacher
+    info = read_model_info(folder)
+    weights = folder / MODEL_FILE
+    if not weights.is_file():
+        raise InputError(weights, "trained teacher weights not found (har train --job teacher)")
+    info_path = folder / "model.json"
+    if info.get("input") != cfg.input:
+        raise ConfigError(info_path, f"the teacher was trained on '{info.get('input')}' but "
+                          f"train_student.input is '{cfg.input}': the student's luminous "
+                          "input must be the teacher's")
+    if list(info.get("classes", [])) != list(data.classes):
+        raise InputError(info_path, "the teacher was trained on other classes than "
+                         "classes.txt lists now; retrain the teacher")
+    return TeacherPlan(ModelPlan(info["model"], dict(info["model_kwargs"])), weights), info
+
+
+def _dataset_labels(data: JobData) -> dict[str, str]:
+    info = data.dataset_info
+    root = Path(str(info.get("root", "dataset"))).name or "dataset"
+    dataset = f"{info.get('format', 'unknown')}-{root}"
+    split = f"split{info.get('split', 1)}"
+    return {"dataset": dataset, "split": split, "key": f"{dataset}/{split}"}
+
+
+def _model_label(job: str, plan: ModelPlan, cfg: JobConfig) -> str:
+    if job == "student":
+        return f"lift_net-n{plan.kwargs.get('depth', 'small')}-{cfg.input}"
+    return f"{plan.name}-{cfg.input}"
+
+
+def _is_local(storage: str) -> bool:
+    return "://" not in storage or storage.startswith("file://")
+
+
+def _local_path(storage: str) -> Path:
+    return Path(storage[len("file://"):] if storage.startswith("file://") else storage)
+
+
+def resolve_threads(settings: TrainSettings, total_cpus: int) -> int:
+    """CPUs (and torch threads) per worker: the setting, or the CPUs divided evenly."""
+    if settings.cpus_per_worker:
+        return settings.cpus_per_worker
+    return max(1, total_cpus // settings.num_workers)
+
+
+def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Prepared:
+    """Check inputs against the config and build the plan (no Ray, no MLflow).
+
+    Raises:
+        InputError, ConfigError: before any training starts.
+    """
+    job, root = request.job, request.repo_root.resolve()
+    section = section_name(job)
+    cfg = request.config
+    if job == "student":
+        cfg = apply_tuned_config(cfg, root)  # type: ignore[arg-type]
+    paths = request.data.resolved(root)
+    data = index_job_data(job, cfg, paths.ingest, paths.represent, section, root=root)
+    train, evaluated, prefix = data.train, data.test, "test"
+    if request.val_fraction > 0:
+        train, evaluated = holdout_split(data.train, request.val_fraction, request.settings.seed)
+        prefix = "val"
+        if not evaluated:
+            raise InputError(paths.ingest / "manifest.csv", "too few training videos to hold "
+                             "out a validation set")
+    samples = sum(len(e.base_positions) or e.items for e in train) if job in ("normal", "motion") \
+        else len(train)
+    if samples < cfg.batch_size:
+        raise ConfigError(Path(section), f"batch_size {cfg.batch_size} is larger than the "
+                          f"{samples} training samples")
+    teacher, teacher_info = (None, None)
+    if job == "student":
+        teacher, teacher_info = _teacher(cfg, data, root)  # type: ignore[arg-type]
+    model = _model_plan(job, cfg, data, request, teacher_info)
+
+    settings = request.settings
+    computed = {k: v for k, v in as_plain(settings).items() if k not in OPERATIONAL_SETTINGS}
+    inputs = {f"shards.{kind}": file_sha256(paths.represent / kind / META_FILE)
+              for kind in sorted(set(data.kinds.values()))}
+    if teacher is not None:
+        inputs["teacher"] = file_sha256(teacher.weights)
+    for key, value in model.kwargs.items():
+        if key.endswith("_path") and value is not None:
+            inputs[f"weights.{key}"] = file_sha256(Path(value))
+    fingerprint = make_fingerprint(
+        {"job": job, section: as_plain(cfg), "train": computed, "model_kwargs": model.kwargs,
+         "evaluate_on": prefix, "val_fraction": request.val_fraction},
+        manifest_sha256=file_sha256(paths.ingest / "manifest.csv"), model=model.name,
+        inputs=inputs,
+    )
+    cpus = total_cpus or os.cpu_count() or 1
+    plan = WorkerPlan(
+        job=job, config=cfg, settings=settings, model=model, teacher=teacher,
+        roots={k: Path(v) for k, v in data.roots.items()}, kinds=dict(data.kinds),
+        train=tuple(train), eval=tuple(evaluated), num_classes=data.num_classes,
+        eval_prefix=prefix, fingerprint=fingerprint,
+        threads=resolve_threads(settings, cpus),
+        find_unused_parameters=job == "student" and not getattr(cfg, "kd", True),
+    )
+    if request.trial is not None:
+        run_name = f"{job}-trial-{request.trial.trial_id}"
+        storage = request.trial.storage_path
+    else:
+        run_name = f"{job}-{fingerprint.short}"
+        storage = settings.storage_path
+        if _is_local(storage) and not Path(_local_path(storage)).is_absolute():
+            storage = str((root / _local_path(storage)).resolve())
+    labels = _dataset_labels(data)
+    labels["model"] = _model_label(job, model, cfg)
+    return Prepared(request=request, config=cfg, data=data, plan=plan, fingerprint=fingerprint,
+                    run_name=run_name, storage_path=storage, labels=labels)
+
+
+# --------------------------------------------------------------------------- run state
+
+
+def read_run_state(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / RUN_STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        log.warning("ignoring unreadable %s", path)
+        return None
+
+
+def write_run_state(run_dir: Path, state: Mapping[str, Any]) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / RUN_STATE_FILE, json.dumps(dict(state), indent=2,
+                                                           sort_keys=True) + "\n")
+
+
+# --------------------------------------------------------------------------- Ray
+
+
+def ensure_ray(num_cpus: int | None = None) -> None:
+    """Connect to ``$RAY_ADDRESS`` (a cluster), else start a local Ray, unless connected.
+
+    Never ``ray.init()`` without an address: that may attach to whatever cluster
+    another process on the machine started with ``ray start``.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = os.environ.get("RAY_ADDRESS", "").strip()
+    if address:
+        ray.init(address=address)
+    else:
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count())
+
+
+def cluster_cpus() -> int:
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", os.cpu_count() or 1)))
+
+
+def resolve_use_gpu(setting: bool | str) -> bool:
+    """``auto``: CUDA on the driver, or GPUs in the connected Ray cluster."""
+    if setting != "auto":
+        return bool(setting)
+    import ray
+    import torch
+
+    return torch.cuda.is_available() or ray.cluster_resources().get("GPU", 0) > 0
+
+
+def _failure_message(error: BaseException) -> str:
+    failures = getattr(error, "worker_failures", None)
+    if failures:
+        rank, exc = sorted(failures.items())[0]
+        text = str(exc).strip().splitlines()
+        return f"worker {rank}: {text[-1] if text else type(exc).__name__}"
+    cause = getattr(error, "controller_failure", None)
+    return str(cause or error).strip().splitlines()[-1] if str(cause or error).strip() \
+        else type(error).__name__
+
+
+def fit(prepared: Prepared, callbacks: Sequence[Any] = ()) -> Any:
+    """Build the TorchTrainer and run it; returns Ray's ``Result``.
+
+    Args:
+        prepared: the checked job.
+        callbacks: Ray Train ``UserCallback``s (the MLflow epoch logger, Tune's).
+    """
+    import ray.train
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from components.training.loop import train_loop_per_worker
+
+    settings = prepared.plan.settings
+    use_gpu = resolve_use_gpu(settings.use_gpu)
+    threads = prepared.plan.threads
+    resources = {"CPU": threads, **({"GPU": 1} if use_gpu else {})}
+    env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config={"plan": prepared.plan},
+        scaling_config=ScalingConfig(num_workers=settings.num_workers, use_gpu=use_gpu,
+                                     resources_per_worker=resources),
+        run_config=RunConfig(
+            name=prepared.run_name,
+            storage_path=prepared.storage_path,
+            failure_config=FailureConfig(max_failures=settings.max_failures),
+            checkpoint_config=CheckpointConfig(num_to_keep=settings.keep_checkpoints),
+            callbacks=list(callbacks),
+            worker_runtime_env={"env_vars": env},
+        ),
+    )
+    log.info("training %s: %d worker(s) x %d CPU%s, run %s in %s", prepared.request.job,
+             settings.num_workers, threads, " + 1 GPU" if use_gpu else "",
+             prepared.run_name, prepared.storage_path)
+    try:
+        return trainer.fit()
+    except ray.train.TrainingFailedError as error:
+        raise TrainingError(f"training {prepared.run_name} failed after "
+                            f"{settings.max_failures} restart(s): {_failure_message(error)}") \
+            from error
+
+
+# --------------------------------------------------------------------------- finishing
+
+
+def final_metrics(history: Sequence[Mapping[str, float]], prefix: str) -> dict[str, float]:
+    """The DVC metrics of a run: the last epoch's evaluation, epochs and seconds."""
+    last = history[-1]
+    return {
+        "top1": last.get(f"{prefix}/top1", float("nan")),
+        "top5": last.get(f"{prefix}/top5", float("nan")),
+        "mean_class_acc": last.get(f"{prefix}/mean_class_acc", float("nan")),
+        "top1_item": last.get(f"{prefix}/top1_item", float("nan")),
+        "loss": last.get(f"{prefix}/loss", float("nan")),
+        "train_loss": last.get("train/loss", float("nan")),
+        "epochs": float(len(history)),
+        "seconds": float(sum(h.get("epoch_seconds", 0.0) for h in history)),
+        "videos": last.get(f"{prefix}/videos", float("nan")),
+    }
+
+
+def _example_samples(prepared: Prepared, count: int = 2) -> list[dict[str, Any]]:
+    from components.training.data import build_datasets
+
+    plan = prepared.plan
+    _, eval_set = build_datasets(plan.job, plan.config, plan.roots, plan.kinds, plan.train,
+                                 plan.eval, plan.settings.seed)
+    return [eval_set[i] for i in range(min(count, len(eval_set)))]
+
+
+def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float) -> tuple[str,
+                                                                                          Any]:
+    """Log the model (signature + input example), register it, maybe promote it."""
+    from components.tracking import log_torch_model, promote_if_better
+    from components.training.export import export_module, input_example
+    from components.training.session import build_model
+
+    job = prepared.request.job
+    model = build_model(prepared.plan.model)
+    model.load_state_dict(state["model"], strict=True)
+    module = export_module(job, model).eval()
+    example = input_example(job, _example_samples(prepared))
+    name = REGISTERED_NAMES[job]
+    fmt = prepared.plan.settings.serialization
+    try:
+        version = log_torch_model(module, name="model", input_example=example,
+                                  registered_model_name=name, serialization_format=fmt,
+                                  pip_requirements=None)
+    except Exception as exc:  # torch.export can refuse a model: pickle it instead
+        if fmt != "pt2":
+            raise
+        log.warning("pt2 export of %s failed (%s); logging it pickled", name, exc)
+        code = Path(__file__).resolve().parents[1]
+        version = log_torch_model(module, name="model", input_example=example,
+                                  registered_model_name=name, serialization_format="pickle",
+                                  code_paths=[code])
+    metric = f"{prepared.plan.eval_prefix}/top1"
+    decision = promote_if_better(name, version.version, metric_name=metric, metric_value=top1,
+                                 dataset_key=prepared.labels["key"])
+    log.info("%s v%s: %s (%s)", name, version.version,
+             "promoted to champion" if decision.promoted else "champion kept", decision.reason)
+    return str(version.version), decision
+
+
+def _write_outputs(prepared: Prepared, state: Mapping[str, Any], metrics: Mapping[str, float],
+                   figures: Mapping[str, Any]) -> None:
+    from components.training import outputs as out
+
+    request, plan = prepared.request, prepared.plan
+    assert request.outputs is not None
+    root = request.repo_root.resolve()
+    job = request.job
+    info = {
+        "job": job, "model": plan.model.name, "model_kwargs": as_plain(plan.model.kwargs),
+        "input": prepared.config.input, "height": prepared.config.height,
+        "width": prepared.config.width, "clip_len": getattr(prepared.config, "clip_len", None),
+        "stride": getattr(prepared.config, "stride", None),
+        "classes": list(prepared.data.classes), "fingerprint": prepared.fingerprint.digest,
+        "registered_name": REGISTERED_NAMES[job],
+        "inputs": "see components.training.export (normalised as components.training.data)",
+    }
+    out.write_model(root / request.outputs.models / job, state["model"], info)
+    out.write_metrics(root / request.outputs.metrics / f"{job}.json", metrics)
+    plots = root / request.outputs.plots
+    out.write_history(plots / f"{job}.csv", state["history"])
+    out.save_figure(figures["confusion"], plots / f"{job}_confusion.png")
+    out.save_figure(figures["curves"], plots / f"{job}_curves.png")
+
+
+def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
+        dict[str, float], list[dict[str, float]], str | None, Any]:
+    import numpy as np
+    import torch
+
+    from components.tracking import log_artifact, log_figure, log_metrics
+    from components.training import outputs as out
+    from components.training.reporting import reconcile_history
+
+    verify_checkpoint(checkpoint_dir, prepared.fingerprint)
+    state = torch.load(checkpoint_dir / STATE_FILE, map_location="cpu", weights_only=True)
+    history = [dict(h) for h in state["history"]]
+    reconcile_history(run_id, history)
+    prefix = prepared.plan.eval_prefix
+    metrics = final_metrics(history, prefix)
+    log_metrics({f"final/{k}": v for k, v in metrics.items() if np.isfinite(v)},
+                step=len(history), run_id=run_id)
+    confusion = np.asarray(state.get("extra", {}).get("confusion", torch.zeros(0)).numpy())
+    title = f"{prepared.run_name} ({prepared.labels['key']}, {prefix})"
+    figures = {
+        "confusion": out.confusion_figure(confusion, prepared.data.classes, title),
+        "curves": out.curves_figure(history, prefix, title),
+    }
+    log_figure(figures["confusion"], "figures/confusion_matrix.png", run_id=run_id)
+    log_figure(figures["curves"], "figures/training_curves.png", run_id=run_id)
+    if prepared.request.trial is None:
+        log_artifact(checkpoint_dir, "checkpoint", run_id=run_id)
+    if prepared.request.outputs is not None:
+        _write_outputs(prepared, state, metrics, figures)
+    version, decision = None, None
+    if prepared.request.register and prepared.plan.settings.log_model:
+        version, decision = _log_and_register(prepared, state, metrics["top1"])
+    return metrics, history, version, decision
+
+
+def _open_run(prepared: Prepared, state: Mapping[str, Any] | None):  # noqa: ANN202
+    """(context manager, is_new): resume the recorded MLflow run, or open a new one."""
+    from components.tracking import run_name, standard_tags, training_run
+    from components.tracking.resume import resume_run, run_is_usable
+
+    run_id = (state or {}).get("mlflow_run_id")
+    if run_id and run_is_usable(run_id):
+        return resume_run(run_id), False
+    if run_id:
+        log.warning("MLflow run %s of %s is gone from this store; opening a new run", run_id,
+                    prepared.run_name)
+    job, labels, trial = prepared.request.job, prepared.labels, prepared.request.trial
+    tags = standard_tags(job=f"train-{job}" if trial is None else "tune-trial",
+                         model=labels["model"], dataset=labels["dataset"], split=labels["split"],
+                         stage=section_name(job) if trial is None else "tune")
+    tags.update({"har.fingerprint": prepared.fingerprint.digest, "har.ray_run": prepared.run_name,
+                 "har.input": prepared.config.input, "har.eval_split": prepared.plan.eval_prefix})
+    if trial is not None:
+        tags["har.trial_id"] = trial.trial_id
+    name = run_name(f"train-{job}" if trial is None else f"trial-{trial.trial_id}",
+                    labels["model"], labels["dataset"], prepared.fingerprint.short)
+    params = {
+        "job": job, "config": as_plain(prepared.config), "train": as_plain(prepared.plan.settings),
+        "model_kwargs": as_plain(prepared.plan.model.kwargs),
+        "data": {"train_videos": len(prepared.plan.train), "eval_videos": len(prepared.plan.eval),
+                 "skipped_videos": prepared.data.skipped, "classes": prepared.data.num_classes,
+                 "shards": prepared.data.shard_params},
+        "fingerprint": prepared.fingerprint.short,
+    }
+    context = training_run(
+        name, experiment=prepared.plan.settings.experiment, tags=tags, params=params,
+        parent_run_id=trial.parent_run_id if trial else None,
+        tracking_uri=trial.tracking_uri if trial else None,
+        description=f"har train --job {job}: {labels['model']} on {labels['key']}",
+    )
+    return context, True
+
+
+def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainResult:
+    """Train one job end to end (see the module docstring).
+
+    Args:
+        request: the job and its settings.
+        callbacks: extra Ray Train ``UserCallback``s (Tune's TuneReportCallback).
+
+    Returns:
+        The final metrics, history and registry outcome.
+
+    Raises:
+        InputError, ConfigError: inputs that do not fit the config, or a checkpoint
+            of another run in the run folder (before any training).
+        TrainingError: training failed (after ``max_failures`` restarts) or stopped
+            on a non-finite loss (the message names epoch, step and batch).
+    """
+    import ray
+
+    from components.tracking import current_tracking_uri, log_config, log_provenance
+
+    started = time.time()
+    # Check the inputs first: a bad manifest or shard fails in seconds, before Ray or
+    # MLflow start. A local Ray will have this machine's CPUs; a cluster is asked.
+    if ray.is_initialized() or os.environ.get("RAY_ADDRESS", "").strip():
+        ensure_ray()
+        total_cpus = cluster_cpus()
+    else:
+        total_cpus = os.cpu_count() or 1
+    prepared = prepare_training(request, total_cpus=total_cpus)
+    log.info("%s: inputs checked, plan ready (%.1f s)", prepared.run_name, time.time() - started)
+    if request.trial is None:
+        from components.tracking import setup_tracking
+
+        setup_tracking(request.repo_root.resolve(), request.settings.experiment)
+    ensure_ray(total_cpus)
+    local = _is_local(prepared.storage_path)
+    run_dir = _local_path(prepared.storage_path) / prepared.run_name if local else None
+
+    state: dict[str, Any] | None = None
+    resumed_from = 0
+    if run_dir is not None:
+        if request.fresh and run_dir.exists():
+            log.info("--fresh: discarding %s", run_dir)
+            shutil.rmtree(run_dir)
+        state = read_run_state(run_dir)
+        if state and state.get("completed"):
+            log.info("run %s completed before; training it again from scratch", run_dir.name)
+            shutil.rmtree(run_dir)
+            state = None
+        latest = latest_checkpoint(run_dir)
+        if latest is not None:
+            meta = verify_checkpoint(latest, prepared.fingerprint)
+            resumed_from = int(meta["epoch"])
+            log.info("resuming %s from its epoch-%d checkpoint (%s)", prepared.run_name,
+                     resumed_from, latest)
+
+    context, is_new = _open_run(prepared, state)
+    with context as run:
+        uri = current_tracking_uri()
+        if run_dir is not None:
+            write_run_state(run_dir, {
+                "job": request.job, "run_name": prepared.run_name,
+                "fingerprint": prepared.fingerprint.digest, "mlflow_run_id": run.run_id,
+                "tracking_uri": uri, "completed": False,
+            })
+        if is_new:
+            log_config({"job": request.job, section_name(request.job): prepared.config,
+                        "train": prepared.plan.settings, "model": prepared.plan.model,
+                        "fingerprint": prepared.fingerprint.to_json()}, run_id=run.run_id)
+            log_provenance(prepared.data.files, repo_root=request.repo_root.resolve(),
+                           run_id=run.run_id)
+        if resumed_from and run_dir is not None:
+            from components.training.reporting import reconcile_history
+
+            meta = read_checkpoint_meta(latest_checkpoint(run_dir))  # type: ignore[arg-type]
+            reconcile_history(run.run_id, meta.get("history", []))
+
+        fit_started = time.time()
+        from components.training.reporting import EpochMetricsLogger
+
+        result = fit(prepared, [EpochMetricsLogger(run.run_id, uri), *callbacks])
+        log.info("%s: TorchTrainer.fit took %.1f s", prepared.run_name, time.time() - fit_started)
+        metrics = dict(result.metrics or {})
+        if ABORT_KEY in metrics:
+            message = f"{prepared.run_name}: {metrics[ABORT_KEY]}"
+            log_config({"error": message}, artifact_file="failure.yaml", run_id=run.run_id)
+            raise TrainingError(message)
+        if result.checkpoint is not None:
+            # Local storage: the folder itself; remote storage (s3://...): a download.
+            with result.checkpoint.as_directory() as directory:
+                final, history, version, decision = _finish(prepared, Path(directory),
+                                                            run.run_id)
+        elif run_dir is not None and (latest := latest_checkpoint(run_dir)) is not None:
+            final, history, version, decision = _finish(prepared, latest, run.run_id)
+        else:
+            raise TrainingError(f"{prepared.run_name}: no checkpoint to finish from")
+        if run_dir is not None:
+            state = read_run_state(run_dir) or {}
+            write_run_state(run_dir, {**state, "completed": True})
+    log.info("%s finished in %.0f s: %s top-1 %.3f (video level)", prepared.run_name,
+             time.time() - started, prepared.plan.eval_prefix, final["top1"])
+    return TrainResult(
+        job=request.job, run_name=prepared.run_name, run_dir=str(run_dir or ""),
+        mlflow_run_id=run.run_id, metrics=final, history=history, resumed_from=resumed_from,
+        model_version=version, promoted=None if decision is None else decision.promoted,
+        decision="" if decision is None else decision.reason,
+    )

@@ -1,0 +1,228 @@
+"""One training epoch and one evaluation pass: plain PyTorch, nothing of Ray.
+
+``train_one_epoch`` runs the same way in a Ray Train worker (with a DDP-wrapped
+model and a distributed sampler) and in a plain loop (tests, ``bench/train``).
+When ``torch.distributed`` is initialised, every step agrees across ranks on
+whether the loss is finite (one tiny all-reduce), so a NaN on one rank stops all
+of them at the same step instead of hanging the others in DDP's gradient sync.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from components.training.augment import MixedTargets, cutmix
+from components.training.config import AugmentConfig
+from components.training.losses import NonFiniteLossError, is_finite
+from components.training.metrics import Predictions
+from components.training.tasks import ClassifierTask
+
+Batch = Mapping[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one training epoch did (this process only).
+
+    Attributes:
+        loss: mean training loss over the steps.
+        parts: mean of each loss term (``ce``, ``kd``).
+        top1: training accuracy of the batches (CutMix: against the first label).
+        samples: samples seen by this process.
+        steps: optimiser steps.
+        seconds: wall-clock time of the epoch.
+    """
+
+    loss: float
+    parts: dict[str, float] = field(default_factory=dict)
+    top1: float = float("nan")
+    samples: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.seconds if self.seconds > 0 else float("nan")
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def finite_on_all_ranks(loss: torch.Tensor) -> tuple[bool, bool]:
+    """(finite here, finite on every rank): one all-reduce when distributed."""
+    here = is_finite(loss)
+    _, world = _world()
+    if world == 1:
+        return here, here
+    flag = torch.tensor([0.0 if here else 1.0], device=loss.device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return here, bool(flag.item() == 0.0)
+
+
+def autocast(device: torch.device, enabled: bool):  # noqa: ANN201 - a context manager
+    """Mixed precision on CUDA (bfloat16 where supported, else float16); off elsewhere."""
+    on = enabled and device.type == "cuda"
+    dtype = torch.bfloat16 if on and torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=on)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: Iterable[Batch],
+    optimizer: torch.optim.Optimizer,
+    task: ClassifierTask,
+    *,
+    epoch: int,
+    device: torch.device,
+    steps_before: int = 0,
+    scaler: torch.amp.GradScaler | None = None,
+    amp: bool = False,
+    grad_clip: float = 0.0,
+    label_smoothing: float = 0.0,
+    augment: AugmentConfig | None = None,
+    generator: torch.Generator | None = None,
+    describe: Callable[[Batch], Sequence[str]] | None = None,
+    max_steps: int | None = None,
+) -> EpochStats:
+    """Train ``model`` for one pass over ``loader``.
+
+    Args:
+        model: the model (possibly DDP-wrapped), on ``device``.
+        loader: batches (dicts with the task's input keys and ``y``).
+        optimizer: the optimiser (stepped every batch).
+        task: how to run the model and compute the loss.
+        epoch: 1-based epoch (for messages).
+        device: where the model lives; batches are moved there.
+        steps_before: optimiser steps of earlier epochs (the step number in messages
+            is global).
+        scaler: gradient scaler for float16 autocast (disabled on CPU).
+        amp: autocast on CUDA.
+        grad_clip: clip the gradient norm (0: off).
+        label_smoothing: cross-entropy label smoothing.
+        augment: batch augmentations (CutMix) to apply.
+        generator: CPU generator for CutMix (seeded per epoch and rank by the caller).
+        describe: returns the video keys of a batch (named when the loss is not finite).
+        max_steps: stop after this many steps (benchmarks).
+
+    Returns:
+        The epoch's statistics for this process.
+
+    Raises:
+        NonFiniteLossError: the loss is NaN or infinite (on this rank or another);
+            no optimiser step is taken for that batch.
+    """
+    model.train()
+    rank, world = _world()
+    generator = generator or torch.Generator().manual_seed(epoch)
+    started = time.perf_counter()
+    total = torch.zeros((), dtype=torch.float64)
+    parts_sum: dict[str, float] = {}
+    correct = samples = steps = 0
+    for index, batch in enumerate(loader):
+        if max_steps is not None and steps >= max_steps:
+            break
+        inputs = task.prepare(tuple(batch[k].to(device, non_blocking=True)
+                                    for k in task.input_keys))
+        labels = batch["y"].to(device, non_blocking=True)
+        targets: torch.Tensor | MixedTargets = labels
+        if augment is not None and augment.cutmix > 0 and \
+                float(torch.rand((), generator=generator)) < augment.cutmix:
+            inputs, targets = cutmix(inputs, labels, augment.cutmix_alpha, generator)
+        with autocast(device, amp):
+            logits, features = task.forward(model, inputs)
+            loss, parts = task.loss(logits, features, inputs, targets, label_smoothing)
+        step = steps_before + steps + 1
+        here, everywhere = finite_on_all_ranks(loss)
+        if not everywhere:
+            where = rank if world > 1 else None
+            if here:  # another rank's loss: stop with it, name it there
+                raise NonFiniteLossError(epoch=epoch, step=step, batch=index,
+                                         value=float("nan"), rank=where, local=False,
+                                         detail="the loss was not finite on another rank")
+            videos = tuple(describe(batch)) if describe is not None else ()
+            raise NonFiniteLossError(epoch=epoch, step=step, batch=index,
+                                     value=float(loss.detach()), videos=videos, rank=where)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None and scaler.is_enabled():
+            scaler.scale(loss).backward()
+            if grad_clip > 0:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            if grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+        steps += 1
+        n = labels.shape[0]
+        samples += n
+        total += loss.detach().double().cpu() * n
+        for name, value in parts.items():
+            parts_sum[name] = parts_sum.get(name, 0.0) + float(value) * n
+        first = targets.y_a if isinstance(targets, MixedTargets) else labels
+        correct += int((logits.detach().argmax(1) == first).sum())
+    seconds = time.perf_counter() - started
+    denom = max(samples, 1)
+    return EpochStats(
+        loss=float(total) / denom if samples else float("nan"),
+        parts={k: v / denom for k, v in parts_sum.items()},
+        top1=correct / denom if samples else float("nan"),
+        samples=samples, steps=steps, seconds=seconds,
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: Iterable[Batch],
+    task: ClassifierTask,
+    *,
+    device: torch.device,
+    amp: bool = False,
+) -> Predictions:
+    """Softmax outputs of ``model`` (eval mode) on every batch of ``loader``.
+
+    Pass the unwrapped model (not DDP): evaluation is local to a rank; combine the
+    ranks' predictions with :meth:`Predictions.concat`.
+
+    Returns:
+        Per-item probabilities, labels, video indices and the summed cross-entropy.
+    """
+    was_training = model.training
+    model.eval()
+    probs: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    videos: list[np.ndarray] = []
+    loss_sum = 0.0
+    try:
+        for batch in loader:
+            inputs = task.prepare(tuple(batch[k].to(device, non_blocking=True)
+                                        for k in task.input_keys))
+            y = batch["y"].to(device)
+            with autocast(device, amp):
+                logits, _ = task.forward(model, inputs)
+            logits = logits.float()
+            loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
+            probs.append(logits.softmax(1).cpu().numpy().astype(np.float32))
+            labels.append(batch["y"].cpu().numpy().astype(np.int64))
+            videos.append(batch["video"].cpu().numpy().astype(np.int64))
+    finally:
+        model.train(was_training)
+    if not probs:
+        return Predictions(np.zeros((0, 0), np.float32), np.zeros(0, np.int64),
+                           np.zeros(0, np.int64), 0.0)
+    return Predictions(np.concatenate(probs), np.concatenate(labels), np.concatenate(videos),
+                       loss_sum)

@@ -1,0 +1,93 @@
+"""How each job feeds a batch to its model and scores the output (plain torch).
+
+A task names the batch keys that are model inputs, runs the model, and turns its
+output into the loss:
+
+=====================  ==================  ===========================================
+task                   inputs              loss
+=====================  ==================  ===========================================
+``ClassifierTask``     ``x``               CE (teacher: model returns (logits, h1))
+``DistillTask``        ``main``, ``lum``   CE + lambda * L1(h1, h2), h1 from the frozen
+                                           teacher on ``lum`` (lambda = 0 or no teacher:
+                                           CE alone, the no-KD ablation)
+=====================  ==================  ===========================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from components.training.augment import MixedTargets
+from components.training.losses import classification_loss, distillation_loss
+
+
+@dataclass
+class ClassifierTask:
+    """One input tensor ``x``; the model returns logits or (logits, features).
+
+    Attributes:
+        memory_format: ``torch.channels_last`` (images) or ``torch.channels_last_3d``
+            (clips) on CUDA; None keeps the default layout.
+    """
+
+    memory_format: torch.memory_format | None = None
+    input_keys: tuple[str, ...] = ("x",)
+
+    def prepare(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        if self.memory_format is None:
+            return inputs
+        return tuple(x.contiguous(memory_format=self.memory_format) for x in inputs)
+
+    def forward(
+        self, model: nn.Module, inputs: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out = model(*inputs)
+        if isinstance(out, tuple):
+            return out[0], out[1]
+        return out, None
+
+    def loss(
+        self, logits: torch.Tensor, features: torch.Tensor | None,
+        inputs: tuple[torch.Tensor, ...], targets: torch.Tensor | MixedTargets,
+        label_smoothing: float = 0.0,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ce = classification_loss(logits.float(), targets, label_smoothing)
+        return ce, {"ce": ce.detach()}
+
+
+@dataclass
+class DistillTask(ClassifierTask):
+    """LIFT-Net: ``model(main, lum) -> (logits, h2)``; the teacher gives ``h1`` on ``lum``.
+
+    Attributes:
+        teacher: the frozen teacher (eval mode, no gradients), or None (no KD).
+        kd_lambda: weight of the L1 term.
+    """
+
+    teacher: nn.Module | None = None
+    kd_lambda: float = 1.0
+    input_keys: tuple[str, ...] = ("main", "lum")
+
+    def __post_init__(self) -> None:
+        if self.teacher is not None:
+            self.teacher.eval()
+            self.teacher.requires_grad_(False)
+
+    def prepare(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        return inputs  # (B, T, 3, H, W) and (B, C, T, H, W): no channels-last layout
+
+    def loss(
+        self, logits: torch.Tensor, features: torch.Tensor | None,
+        inputs: tuple[torch.Tensor, ...], targets: torch.Tensor | MixedTargets,
+        label_smoothing: float = 0.0,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ce = classification_loss(logits.float(), targets, label_smoothing)
+        if self.teacher is None or self.kd_lambda == 0 or features is None:
+            return ce, {"ce": ce.detach()}
+        with torch.no_grad():
+            _, h1 = self.teacher(inputs[1])
+        kd = distillation_loss(features, h1)
+        return ce + self.kd_lambda * kd, {"ce": ce.detach(), "kd": kd.detach()}

@@ -1,0 +1,147 @@
+"""Datasets over the shards, and the checks that run before training."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from components.errors import InputError
+from components.training.config import StreamConfig, StudentConfig, TeacherConfig
+from components.training.data import (
+    ClipDataset,
+    build_datasets,
+    eval_clip_starts,
+    holdout_split,
+    index_job_data,
+)
+from training._data import TinyDataset, write_tiny_dataset
+
+TEACHER = TeacherConfig(height=16, width=16, clip_len=4, eval_clips=2)
+
+
+def _index(data: TinyDataset, job: str, cfg):  # noqa: ANN202
+    return index_job_data(job, cfg, data.ingest, data.represent)
+
+
+def test_teacher_clips_have_shape_label_and_video(tiny_data: TinyDataset) -> None:
+    index = _index(tiny_data, "teacher", TEACHER)
+    assert index.num_classes == 2 and len(index.train) == 12 and len(index.test) == 4
+    train, test = build_datasets("teacher", TEACHER, index.roots, index.kinds, index.train,
+                                 index.test, seed=0)
+    sample = train[3]
+    assert sample["x"].shape == (3, 4, 16, 16) and sample["x"].dtype == torch.float32
+    assert int(sample["y"]) == index.train[3].label and int(sample["video"]) == 3
+    assert len(test) == 4 * 2  # two evaluation clips per video
+    assert int(test[5]["video"]) == 2
+
+
+def test_flow_clips_have_two_channels_in_minus_one_to_one(tiny_data: TinyDataset) -> None:
+    cfg = dataclasses.replace(TEACHER, input="flow")
+    index = _index(tiny_data, "teacher", cfg)
+    train, _ = build_datasets("teacher", cfg, index.roots, index.kinds, index.train, index.test, 0)
+    x = train[0]["x"]
+    assert x.shape == (2, 4, 16, 16)
+    assert x.min() >= -1.0 and x.max() <= 1.0
+
+
+def test_student_pairs_frames_and_luminous_at_the_same_positions(tiny_data: TinyDataset) -> None:
+    cfg = StudentConfig(height=16, width=16, clip_len=4, eval_clips=1)
+    index = _index(tiny_data, "student", cfg)
+    assert index.kinds == {"main": "frames", "lum": "gamma"}
+    _, test = build_datasets("student", cfg, index.roots, index.kinds, index.train, index.test, 0)
+    sample = test[0]
+    assert sample["main"].shape == (4, 3, 16, 16) and sample["lum"].shape == (3, 4, 16, 16)
+
+
+def test_image_items_cover_every_mei_and_base_frame(tiny_data: TinyDataset) -> None:
+    motion = StreamConfig(height=16, width=16, input="mei")
+    normal = StreamConfig(height=16, width=16, input="frames")
+    m_index, n_index = _index(tiny_data, "motion", motion), _index(tiny_data, "normal", normal)
+    m_train, _ = build_datasets("motion", motion, m_index.roots, m_index.kinds, m_index.train,
+                                m_index.test, 0)
+    n_train, _ = build_datasets("normal", normal, n_index.roots, n_index.kinds, n_index.train,
+                                n_index.test, 0)
+    assert len(m_train) == len(n_train) == 12 * 3  # 3 MEIs (n=4, interval=2) per video
+    assert m_train[4]["x"].shape == n_train[4]["x"].shape == (3, 16, 16)
+    assert n_index.train[0].base_positions == (3, 5, 7)
+
+
+def test_training_clips_change_with_the_epoch_and_repeat_for_the_same_epoch(
+        tiny_data: TinyDataset) -> None:
+    index = _index(tiny_data, "teacher", TEACHER)
+    train = ClipDataset(index.roots["main"], index.train, kind="gamma", clip_len=2, stride=1,
+                        train=True, seed=0)
+    first = [train.positions(i, np.random.default_rng([0, 1, i]))[1] for i in range(12)]
+    again = [train.positions(i, np.random.default_rng([0, 1, i]))[1] for i in range(12)]
+    other = [train.positions(i, np.random.default_rng([0, 2, i]))[1] for i in range(12)]
+    assert first == again and first != other
+
+
+def test_eval_clips_are_evenly_spaced() -> None:
+    assert eval_clip_starts(10, 4, 1, 1) == [3]
+    assert eval_clip_starts(10, 4, 1, 3) == [0, 3, 6]
+    assert eval_clip_starts(3, 4, 1, 2) == [0, 0]
+
+
+def test_frame_size_mismatch_names_the_shard_meta(tiny_data: TinyDataset) -> None:
+    cfg = dataclasses.replace(TEACHER, height=32, width=32)
+    with pytest.raises(InputError, match="16x16") as err:
+        _index(tiny_data, "teacher", cfg)
+    assert err.value.path == tiny_data.represent / "gamma" / "meta.json"
+
+
+def test_class_count_mismatch_names_classes_txt(tiny_data: TinyDataset) -> None:
+    cfg = dataclasses.replace(TEACHER, num_classes=5)
+    with pytest.raises(InputError, match="lists 2 classes") as err:
+        _index(tiny_data, "teacher", cfg)
+    assert err.value.path.name == "classes.txt"
+
+
+def test_label_outside_the_classes_names_the_manifest_line(tmp_path: Path) -> None:
+    data = write_tiny_dataset(tmp_path, size=16, classes=3)
+    (data.ingest / "classes.txt").write_text("0 Class0\n1 Class1\n")
+    with pytest.raises(InputError, match="outside the 2 classes") as err:
+        _index(data, "teacher", TEACHER)
+    assert err.value.path.name == "manifest.csv" and err.value.line is not None
+
+
+def test_wrong_channel_count_is_refused(tmp_path: Path) -> None:
+    data = write_tiny_dataset(tmp_path, size=16, kinds=("frames", "flow"))
+    shutil.rmtree(data.represent / "frames")
+    shutil.copytree(data.represent / "flow", data.represent / "gamma")
+    meta = json.loads((data.represent / "gamma" / "meta.json").read_text())
+    meta["kind"] = "gamma"
+    (data.represent / "gamma" / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="must be"):
+        _index(data, "teacher", TEACHER)
+
+
+def test_videos_missing_from_a_shard_are_skipped(tmp_path: Path) -> None:
+    data = write_tiny_dataset(tmp_path, size=16)
+    manifest = data.ingest / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    extra = lines[1].replace("g01", "g99")
+    manifest.write_text("\n".join([*lines, extra]) + "\n")
+    index = _index(data, "teacher", TEACHER)
+    assert index.skipped == 1 and len(index.train) == 12
+
+
+def test_missing_representation_is_a_clear_error(tiny_data: TinyDataset) -> None:
+    shutil.rmtree(tiny_data.represent / "mei")
+    with pytest.raises(InputError, match="har represent --kind mei"):
+        _index(tiny_data, "motion", StreamConfig(height=16, width=16))
+
+
+def test_holdout_split_is_stratified_and_seeded(tiny_data: TinyDataset) -> None:
+    index = _index(tiny_data, "teacher", TEACHER)
+    train, val = holdout_split(index.train, 0.25, seed=0)
+    assert len(val) == 4 and len(train) == 8
+    assert sorted(e.label for e in val) == [0, 0, 1, 1]
+    assert holdout_split(index.train, 0.25, seed=0) == (train, val)
+    assert not {e.key for e in train} & {e.key for e in val}

@@ -1,0 +1,93 @@
+"""The driver end to end on a local Ray: DDP fit, outputs, MLflow, registry, refusals."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from components.training import (
+    CheckpointMismatchError,
+    DataPaths,
+    OutputPaths,
+    TrainRequest,
+    run_training,
+)
+from components.training.checkpoint import latest_checkpoint
+from components.training.driver import prepare_training
+from training._data import TinyDataset
+from training._fixtures import settings, teacher_config
+
+
+def _request(data: TinyDataset, **changes) -> TrainRequest:  # noqa: ANN003
+    root = data.root
+    request = TrainRequest(
+        job="teacher", config=teacher_config(), settings=settings(root),
+        data=DataPaths(data.ingest, data.represent),
+        outputs=OutputPaths(root / "models", root / "metrics", root / "plots"), repo_root=root,
+    )
+    return dataclasses.replace(request, **changes)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_two_worker_ddp_fit_loss_falls_and_everything_is_recorded(
+        tiny_data: TinyDataset, mlflow_store: str, ray_session: None) -> None:
+    from mlflow.tracking import MlflowClient
+
+    result = run_training(_request(tiny_data))
+
+    losses = [h["train/loss"] for h in result.history]
+    assert [int(h["epoch"]) for h in result.history] == [1, 2, 3]
+    assert losses[-1] < losses[0], losses
+    assert result.history[0]["train/samples"] == 12  # both ranks' samples counted
+    root = tiny_data.root
+    metrics = json.loads((root / "metrics" / "teacher.json").read_text())
+    assert {"top1", "top5", "mean_class_acc", "loss", "epochs", "seconds"} <= set(metrics)
+    assert (root / "models" / "teacher" / "model.pt").is_file()
+    assert (root / "plots" / "teacher.csv").read_text().splitlines()[0].startswith("epoch,")
+    assert (root / "plots" / "teacher_confusion.png").stat().st_size > 0
+
+    client = MlflowClient(tracking_uri=mlflow_store)
+    run = client.get_run(result.mlflow_run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["har.job"] == "train-teacher"
+    assert "data.manifest.sha256" in run.data.params
+    assert "har.git.commit" in run.data.tags and "har.lib.torch" in run.data.tags
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")]
+    assert sorted(steps) == [1, 2, 3]
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"checkpoint", "figures", "config.yaml", "provenance.json"} <= artifacts
+    version = client.get_model_version("har-teacher", result.model_version)
+    assert version.run_id == run.info.run_id
+    assert str(client.get_registered_model("har-teacher").aliases["champion"]) == \
+        str(version.version)
+    # The run folder keeps the latest checkpoints and the MLflow run id.
+    state = json.loads((Path(result.run_dir) / "har_run.json").read_text())
+    assert state["mlflow_run_id"] == run.info.run_id and state["completed"]
+    assert latest_checkpoint(Path(result.run_dir)).name == "epoch-0003"
+
+
+@pytest.mark.integration
+def test_resume_refuses_a_checkpoint_of_another_config(
+        tiny_data: TinyDataset, mlflow_store: str, ray_session: None, tmp_path: Path) -> None:
+    from components.training.checkpoint import save_checkpoint
+
+    first = prepare_training(_request(tiny_data), total_cpus=2)
+    other = prepare_training(_request(tiny_data, config=teacher_config(lr=5e-4)), total_cpus=2)
+    assert first.run_name != other.run_name  # another config never shares a run folder
+    # Put config A's checkpoint where config B's run looks for its latest one.
+    run_dir = Path(other.storage_path) / other.run_name
+    (run_dir / "epoch-0001").mkdir(parents=True)
+    save_checkpoint(run_dir / "epoch-0001", fingerprint=first.fingerprint, job="teacher",
+                    model_name="r2plus1d_18", epoch=1, state={"model": {}})
+    (run_dir / "checkpoint_manager_snapshot.json").write_text(
+        json.dumps({"latest_checkpoint_result": {"checkpoint_dir_name": "epoch-0001"}}))
+    with pytest.raises(CheckpointMismatchError, match=r"train_teacher\.lr"):
+        run_training(_request(tiny_data, config=teacher_config(lr=5e-4)))
+    # Nothing was trained or logged for B.
+    assert not (tiny_data.root / "models").exists()
+    shutil.rmtree(run_dir)

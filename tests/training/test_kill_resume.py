@@ -1,0 +1,110 @@
+"""Kill ``har train`` during epoch 2, run it again: it resumes after epoch 1.
+
+The real stage runs in a subprocess (its own local Ray, 2 DDP workers). Once Ray
+has registered the epoch-1 checkpoint, the whole process group is killed with
+SIGKILL; the same command then continues from that checkpoint, logs into the same
+MLflow run, and every epoch's metrics appear exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.training.checkpoint import latest_checkpoint, read_checkpoint_meta
+from training._data import TinyDataset
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+RUNNER = """\
+import argparse, logging, sys
+from components.errors import HarError
+from components.stages import train
+parser = argparse.ArgumentParser()
+train.configure(parser)
+args = parser.parse_args(sys.argv[1:])
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+try:
+    sys.exit(train.run(args))
+except HarError as exc:
+    print(f"har train: error: {exc}", file=sys.stderr)
+    sys.exit(2)
+"""
+
+PARAMS = {
+    "train": {"num_workers": 2, "cpus_per_worker": 1, "storage_path": "ray", "max_failures": 0,
+              "pretrained": None, "experiment": "har-tests"},
+    "train_teacher": {"height": 16, "width": 16, "clip_len": 4, "eval_clips": 1, "epochs": 3,
+                      "batch_size": 4, "lr": 1e-3},
+}
+
+
+def _latest_epoch(storage: Path) -> int:
+    for run_dir in storage.glob("teacher-*"):
+        latest = latest_checkpoint(run_dir)
+        if latest is not None:
+            return int(read_checkpoint_meta(latest)["epoch"])
+    return 0
+
+
+def test_killed_job_resumes_from_epoch_one_and_logs_each_epoch_once(
+        tiny_data: TinyDataset, mlflow_store: str, tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    root = tiny_data.root
+    (root / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    runner = tmp_path / "run_train.py"
+    runner.write_text(RUNNER)
+    command = [sys.executable, str(runner), "--job", "teacher", "--ingest", "data/ingest",
+               "--represent", "data/represent"]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_store, "OMP_NUM_THREADS": "1"}
+    env.pop("RAY_ADDRESS", None)
+    log_path = tmp_path / "first.log"
+    with log_path.open("w") as log:
+        first = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        deadline = time.monotonic() + 600
+        try:
+            while _latest_epoch(root / "ray") < 1:
+                assert first.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "epoch 1 never finished"
+                time.sleep(0.1)
+        finally:
+            killed_at = time.time()
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=60)
+    assert _latest_epoch(root / "ray") == 1, "killed too late: epoch 2 had finished"
+
+    second = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                            timeout=900)
+    assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
+    summary = json.loads(second.stdout.strip().splitlines()[-1])
+    assert summary["resumed_after_epoch"] == 1
+
+    # Every epoch once in the history, epoch 1 from before the kill, 2 and 3 after it.
+    run_dir = next((root / "ray").glob("teacher-*"))
+    history = read_checkpoint_meta(latest_checkpoint(run_dir))["history"]
+    assert [int(h["epoch"]) for h in history] == [1, 2, 3]
+    assert history[0]["time"] < killed_at < history[1]["time"] < history[2]["time"]
+    rows = (root / "plots" / "teacher.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["1", "2", "3"]
+
+    # One MLflow run (the first one, resumed), each epoch's metrics exactly once.
+    client = MlflowClient(tracking_uri=mlflow_store)
+    experiment = client.get_experiment_by_name("har-tests")
+    runs = client.search_runs([experiment.experiment_id])
+    assert [r.info.run_id for r in runs] == [summary["mlflow_run_id"]]
+    assert runs[0].info.status == "FINISHED"
+    for key in ("train/loss", "test/top1"):
+        steps = [m.step for m in client.get_metric_history(runs[0].info.run_id, key)]
+        assert sorted(steps) == [1, 2, 3], (key, steps)
+    shutil.rmtree(root / "ray", ignore_errors=True)

@@ -1,0 +1,67 @@
+"""``har train`` / ``har tune`` argument and params handling (no training)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.errors import ConfigError
+from components.stages import train as train_stage
+from components.stages import tune as tune_stage
+from components.training import StreamConfig, TeacherConfig
+
+
+def _args(tmp_path: Path, params: dict, *argv: str) -> argparse.Namespace:
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    parser = argparse.ArgumentParser()
+    train_stage.configure(parser)
+    return parser.parse_args(["--params", str(tmp_path / "params.yaml"), *argv])
+
+
+def test_sections_and_flags_build_the_request(tmp_path: Path) -> None:
+    args = _args(tmp_path, {
+        "train": {"num_workers": 1, "pretrained": None},
+        "train_teacher": {"input": "flow", "epochs": 5, "augment": {"flip": 0.0}},
+    }, "--job", "teacher", "--epochs", "2", "--num-workers", "2", "--fresh")
+    request = train_stage.build_request(args, tmp_path)
+    assert isinstance(request.config, TeacherConfig)
+    assert request.config.input == "flow" and request.config.epochs == 2
+    assert request.config.augment.flip == 0.0
+    assert request.settings.num_workers == 2 and request.fresh
+    assert request.data.ingest == Path("data/ingest")
+
+
+def test_normal_stream_reads_frames_by_default(tmp_path: Path) -> None:
+    args = _args(tmp_path, {"train_normal": {"model": "efficientnet_b0"}}, "--job", "normal")
+    request = train_stage.build_request(args, tmp_path)
+    assert isinstance(request.config, StreamConfig) and request.config.input == "frames"
+
+
+def test_unknown_parameters_are_refused(tmp_path: Path) -> None:
+    args = _args(tmp_path, {"train_teacher": {"kd": True}}, "--job", "teacher")
+    with pytest.raises(ConfigError, match="train_teacher.kd"):
+        train_stage.build_request(args, tmp_path)
+
+
+def test_motion_stream_must_read_a_motion_representation(tmp_path: Path) -> None:
+    args = _args(tmp_path, {"train_motion": {"input": "frames"}}, "--job", "motion")
+    with pytest.raises(ConfigError, match="mei or rank"):
+        train_stage.build_request(args, tmp_path)
+
+
+def test_pretrained_map_is_made_absolute(tmp_path: Path) -> None:
+    (tmp_path / "models.yaml").write_text(yaml.safe_dump(
+        {"pretrained": {"resnet50": "weights/r50.pth", "r2plus1d_18": None}}))
+    mapping = train_stage.pretrained_map(Path("models.yaml"), tmp_path)
+    assert mapping == {"resnet50": str(tmp_path / "weights/r50.pth"), "r2plus1d_18": None}
+    assert train_stage.pretrained_map(Path("missing.yaml"), tmp_path) == {}
+
+
+def test_tune_stage_has_its_flags() -> None:
+    parser = argparse.ArgumentParser()
+    tune_stage.configure(parser)
+    args = parser.parse_args(["--num-samples", "3"])
+    assert args.num_samples == 3 and args.out == Path("metrics/tune_best.yaml")
