@@ -29,6 +29,11 @@ def test_flow_order_is_a_topological_order_of_dvc_yaml():
                     assert position[producer] < position[name], (producer, name)
 
 
+# Data and representation stages; the training stages have their own tests
+# (tests/training), and the whole pipeline's end-to-end test arrives with evaluation.
+DATA_STAGES = [s.name for s in PIPELINE if not s.name.startswith("train_")]
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     return copy_project(tmp_path_factory.mktemp("repo"))
@@ -37,16 +42,14 @@ def repo(tmp_path_factory) -> Path:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_dvc_repro_runs_the_pipeline_then_skips_everything(repo: Path):
-    # Data and representation stages; the training stages have their own tests
-    # (tests/training), and the whole pipeline's end-to-end test arrives with evaluation.
-    first = dvc(repo, "repro", "show")
+    first = dvc(repo, "repro", *DATA_STAGES)
     assert first.returncode == 0, first.stdout + first.stderr
     info = json.loads((repo / "data/ingest/dataset.json").read_text())
     assert info["usable"] == 12 and info["quarantined"] == 0
     assert (repo / "data/ingest/manifest.csv").is_file()
     assert (repo / "dvc.lock").is_file()
 
-    second = dvc(repo, "repro", "show")
+    second = dvc(repo, "repro", *DATA_STAGES)
     assert second.returncode == 0
     assert "Running stage" not in second.stdout, second.stdout
     assert "Data and pipelines are up to date" in second.stdout
@@ -57,16 +60,15 @@ def test_dvc_repro_runs_the_pipeline_then_skips_everything(repo: Path):
 def test_prefect_flow_runs_stages_as_tasks(repo: Path, prefect_harness):
     from flows.pipeline import har_pipeline
 
-    assert dvc(repo, "repro", "show").returncode == 0  # up to date before the flow runs
+    assert dvc(repo, "repro", *DATA_STAGES).returncode == 0  # up to date before the flow runs
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["ingest"]["probe"] = "decode"
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
-    data_stages = [s.name for s in PIPELINE if not s.name.startswith("train_")]
-    outcomes = har_pipeline(repo=str(repo), stages=data_stages)
+    outcomes = har_pipeline(repo=str(repo), stages=DATA_STAGES)
     status = {o.name: o.ran for o in outcomes}
-    assert [o.name for o in outcomes] == data_stages
+    assert [o.name for o in outcomes] == DATA_STAGES
     # Only ingest's parameters moved; its outputs came out identical, so DVC skips
     # every later stage too.
-    assert status == {name: name == "ingest" for name in data_stages}, status
+    assert status == {name: name == "ingest" for name in DATA_STAGES}, status
     assert json.loads((repo / "data/ingest/dataset.json").read_text())["usable"] == 12
