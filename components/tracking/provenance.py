@@ -9,7 +9,6 @@ whole record is also logged as ``provenance.json``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.metadata
 import json
@@ -22,7 +21,7 @@ from mlflow.entities import Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.validation import MAX_PARAMS_TAGS_PER_BATCH
 
-from components.errors import InputError
+from components._hashing import file_sha256
 from components.tracking._active import resolve_run_id
 from components.tracking._retry import retry_transient
 from components.tracking.params import sanitize_key
@@ -49,30 +48,6 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
         "opencv-python",
     ),
 }
-
-_HASH_CHUNK_BYTES = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, as lower-case hex.
-
-    Args:
-        path: The file.
-
-    Returns:
-        64 hex characters.
-
-    Raises:
-        InputError: If the file cannot be read.
-    """
-    digest = hashlib.sha256()
-    try:
-        with Path(path).open("rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK_BYTES):
-                digest.update(chunk)
-    except OSError as exc:
-        raise InputError(path, f"cannot hash file for provenance: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:

@@ -34,7 +34,6 @@ loading). A killed job therefore resumes from its last completed epoch.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from components._atomic import write_text_atomic
+from components._hashing import file_sha256
 from components.errors import ConfigError, HarError, InputError
 from components.training.checkpoint import (
     META_FILE,
@@ -169,14 +169,6 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- preparing
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def apply_tuned_config(cfg: StudentConfig, root: Path) -> StudentConfig:
