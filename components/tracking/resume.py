@@ -21,6 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from components.tracking import RunHandle, retry_transient
+from components.tracking.runs import end_run_and_children, end_status
 
 _LOG = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ def run_is_usable(run_id: str) -> bool:
 def resume_run(run_id: str) -> Iterator[RunHandle]:
     """Reopen run ``run_id`` as the active run for a ``with`` block.
 
-    The run ends ``FINISHED``, ``FAILED`` when the block raises, or ``KILLED`` on
-    ``KeyboardInterrupt`` (as ``components.tracking.training_run``).
+    The run ends as :func:`components.tracking.training_run`'s do (see
+    :func:`components.tracking.runs.end_status`).
     """
     inherited = os.environ.pop("MLFLOW_RUN_ID", None)
     if inherited and inherited != run_id:
@@ -54,17 +55,11 @@ def resume_run(run_id: str) -> Iterator[RunHandle]:
             parent_run_id=run.data.tags.get("mlflow.parentRunId"),
             tracking_uri=mlflow.get_tracking_uri(),
         )
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    except BaseException:
-        status = "FAILED"
+    except BaseException as exc:
+        status = end_status(exc)
         raise
     finally:
-        while (current := mlflow.active_run()) is not None:
-            mlflow.end_run(status)
-            if current.info.run_id == run_id:
-                break
+        end_run_and_children(run_id, status)
 
 
 def logged_steps(run_id: str, key: str) -> set[int]:

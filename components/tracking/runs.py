@@ -63,8 +63,8 @@ def training_run(
 
     The run always is a new one: an inherited ``MLFLOW_RUN_ID`` environment variable
     (which would make MLflow resume that run instead) is dropped with a warning. The
-    run ends ``FINISHED``, ``FAILED`` when the block raises, or ``KILLED`` on
-    ``KeyboardInterrupt``; the exception propagates.
+    run ends ``FINISHED``, or with :func:`end_status` of the exception the block
+    raised (``FAILED``, or ``KILLED`` on an interrupt); the exception propagates.
 
     Args:
         name: Run name (see :func:`components.tracking.naming.run_name`).
@@ -136,17 +136,28 @@ def training_run(
             parent_run_id=parent_run_id,
             tracking_uri=uri,
         )
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    except BaseException:
-        status = "FAILED"
+    except BaseException as exc:
+        status = end_status(exc)
         raise
     finally:
-        _end_run(run_id, status)
+        end_run_and_children(run_id, status)
 
 
-def _end_run(run_id: str, status: str) -> None:
+def end_status(exc: BaseException) -> str:
+    """The MLflow status for a run whose block raised ``exc``.
+
+    ``KILLED`` for an interrupt and for a clean ``SystemExit`` (code 0 or None): that is
+    how Ray Tune stops a trial it no longer wants (ASHA, or the last epoch reached) from
+    inside ``report``; the trial did not fail. ``FAILED`` for anything else.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return "KILLED"
+    if isinstance(exc, SystemExit) and exc.code in (0, None):
+        return "KILLED"
+    return "FAILED"
+
+
+def end_run_and_children(run_id: str, status: str) -> None:
     """End ``run_id`` and any run left open inside it, with ``status``."""
     while (current := mlflow.active_run()) is not None:
         mlflow.end_run(status)

@@ -130,6 +130,22 @@ def test_failing_block_marks_the_run_failed(tracking: Tracking) -> None:
     assert mlflow.active_run() is None
 
 
+@pytest.mark.parametrize(("exc", "status"), [
+    (SystemExit(0), "KILLED"),       # how Ray Tune stops a trial from inside report()
+    (KeyboardInterrupt(), "KILLED"),
+    (SystemExit(2), "FAILED"),
+])
+def test_stopped_block_marks_the_run_killed(tracking: Tracking, exc: BaseException,
+                                            status: str) -> None:
+    with (
+        pytest.raises(type(exc)),
+        training_run("stopped", experiment=tracking.experiment) as run,
+    ):
+        raise exc
+    assert tracking.client.get_run(run.run_id).info.status == status
+    assert mlflow.active_run() is None
+
+
 def test_logging_outside_a_run_is_a_clear_error(tracking: Tracking) -> None:
     with pytest.raises(NoActiveRunError, match="training_run"):
         log_metrics({"loss": 1.0}, step=0)
