@@ -103,8 +103,6 @@ class TrainSettings:
         channels_last: channels-last memory format on CUDA (ignored on CPU).
         experiment: MLflow experiment.
         log_model: log and register the trained model in MLflow.
-        serialization: MLflow model format: ``pt2`` (torch.export, no pickle) or
-            ``pickle``; pt2 falls back to pickle when a model cannot be exported.
         pretrained: YAML with a ``pretrained:`` map of network name -> local weight
             file (``conf/models.yaml``); null = random initialisation.
     """
@@ -121,7 +119,6 @@ class TrainSettings:
     channels_last: bool = True
     experiment: str = "har"
     log_model: bool = True
-    serialization: Literal["pt2", "pickle"] = "pt2"
     pretrained: Path | None = Path("conf/models.yaml")
 
     def __post_init__(self) -> None:
@@ -139,7 +136,6 @@ class TrainSettings:
 OPERATIONAL_SETTINGS: frozenset[str] = frozenset({
     "num_workers", "use_gpu", "cpus_per_worker", "max_failures", "storage_path",
     "keep_checkpoints", "loader_workers", "channels_last", "experiment", "log_model",
-    "serialization",
 })
 
 

@@ -18,7 +18,8 @@ calls::
                             each epoch after its checkpoint is registered
     finish                  final checkpoint -> models/<job>/model.pt, metrics and
                             plots for DVC, figures and checkpoint to MLflow, model
-                            logged with signature + input example, registered, and
+                            logged as an MLflow pyfunc video model (video paths in,
+                            top-5 out) with a signature, registered, and
                             promoted to champion only if it beats the champion on
                             the same dataset key
 
@@ -472,41 +473,58 @@ def final_metrics(history: Sequence[Mapping[str, float]], prefix: str) -> dict[s
     }
 
 
-def _example_samples(prepared: Prepared, count: int = 2) -> list[dict[str, Any]]:
-    from components.training.data import build_datasets
-
-    plan = prepared.plan
-    _, eval_set = build_datasets(plan.job, plan.config, plan.roots, plan.kinds, plan.train,
-                                 plan.eval, plan.settings.seed)
-    return [eval_set[i] for i in range(min(count, len(eval_set)))]
+def _model_info(prepared: Prepared) -> dict[str, Any]:
+    """The ``model.json`` of a trained model: how to rebuild it and, for
+    ``components.inference``, how its inputs were made (the job config as trained,
+    the representation kind of each role and the shards' parameters)."""
+    job, plan, cfg = prepared.request.job, prepared.plan, prepared.config
+    return {
+        "job": job, "model": plan.model.name, "model_kwargs": as_plain(plan.model.kwargs),
+        "input": cfg.input, "height": cfg.height, "width": cfg.width,
+        "clip_len": getattr(cfg, "clip_len", None), "stride": getattr(cfg, "stride", None),
+        "classes": list(prepared.data.classes), "fingerprint": prepared.fingerprint.digest,
+        "registered_name": REGISTERED_NAMES[job],
+        "config": as_plain(cfg),
+        "kinds": dict(prepared.data.kinds),
+        "representations": as_plain(prepared.data.shard_params),
+        "eval_split": plan.eval_prefix,
+        "dataset_key": prepared.labels["key"],
+    }
 
 
 def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float) -> tuple[str,
                                                                                           Any]:
-    """Log the model (signature + input example), register it, maybe promote it."""
-    from components.tracking import log_torch_model, promote_if_better
-    from components.training.export import export_module, input_example
-    from components.training.session import build_model
+    """Log the model as a video model (an MLflow pyfunc model: video paths in, top-5
+    labels out; ``components.tracking.video_model``), register it, maybe promote it.
 
-    job = prepared.request.job
-    model = build_model(prepared.plan.model)
-    model.load_state_dict(state["model"], strict=True)
-    module = export_module(job, model).eval()
-    example = input_example(job, _example_samples(prepared))
+    The model's artifact is the trained model folder: ``models/<job>`` as
+    ``_write_outputs`` just wrote it (so the registered model is the DVC output), or,
+    without outputs (or when that folder is another run's), the same files written
+    to a temporary folder.
+    """
+    import tempfile
+
+    from components.tracking import promote_if_better
+    from components.tracking.video_model import log_video_model
+    from components.training import outputs as out
+
+    job, request = prepared.request.job, prepared.request
     name = REGISTERED_NAMES[job]
-    fmt = prepared.plan.settings.serialization
-    try:
-        version = log_torch_model(module, name="model", input_example=example,
-                                  registered_model_name=name, serialization_format=fmt,
-                                  pip_requirements=None)
-    except Exception as exc:  # torch.export can refuse a model: pickle it instead
-        if fmt != "pt2":
-            raise
-        log.warning("pt2 export of %s failed (%s); logging it pickled", name, exc)
-        code = Path(__file__).resolve().parents[1]
-        version = log_torch_model(module, name="model", input_example=example,
-                                  registered_model_name=name, serialization_format="pickle",
-                                  code_paths=[code])
+    written = None
+    if request.outputs is not None:
+        folder = request.repo_root.resolve() / request.outputs.models / job
+        try:
+            info = out.read_model_info(folder)
+        except InputError:
+            info = {}
+        if info.get("fingerprint") == prepared.fingerprint.digest and \
+                (folder / out.MODEL_FILE).is_file():
+            written = folder
+    with tempfile.TemporaryDirectory(prefix=f"har-{job}-model-") as tmp:
+        if written is None:
+            written = Path(tmp) / job
+            out.write_model(written, state["model"], _model_info(prepared))
+        version = log_video_model({"model": written}, registered_model_name=name)
     metric = f"{prepared.plan.eval_prefix}/top1"
     decision = promote_if_better(name, version.version, metric_name=metric, metric_value=top1,
                                  dataset_key=prepared.labels["key"])
@@ -516,22 +534,14 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
 
 
 def _write_outputs(prepared: Prepared, state: Mapping[str, Any], metrics: Mapping[str, float],
-                   figures: Mapping[str, Any]) -> None:
+                   figures: Mapping[str, Any], run_id: str) -> None:
     from components.training import outputs as out
 
-    request, plan = prepared.request, prepared.plan
+    request = prepared.request
     assert request.outputs is not None
     root = request.repo_root.resolve()
     job = request.job
-    info = {
-        "job": job, "model": plan.model.name, "model_kwargs": as_plain(plan.model.kwargs),
-        "input": prepared.config.input, "height": prepared.config.height,
-        "width": prepared.config.width, "clip_len": getattr(prepared.config, "clip_len", None),
-        "stride": getattr(prepared.config, "stride", None),
-        "classes": list(prepared.data.classes), "fingerprint": prepared.fingerprint.digest,
-        "registered_name": REGISTERED_NAMES[job],
-        "inputs": "see components.training.export (normalised as components.training.data)",
-    }
+    info = {**_model_info(prepared), "mlflow_run_id": run_id}
     out.write_model(root / request.outputs.models / job, state["model"], info)
     out.write_metrics(root / request.outputs.metrics / f"{job}.json", metrics)
     plots = root / request.outputs.plots
@@ -568,7 +578,7 @@ def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
     if prepared.request.trial is None:
         log_artifact(checkpoint_dir, "checkpoint", run_id=run_id)
     if prepared.request.outputs is not None:
-        _write_outputs(prepared, state, metrics, figures)
+        _write_outputs(prepared, state, metrics, figures, run_id)
     version, decision = None, None
     if prepared.request.register and prepared.plan.settings.log_model:
         version, decision = _log_and_register(prepared, state, metrics["top1"])
@@ -594,6 +604,8 @@ def _open_run(prepared: Prepared, state: Mapping[str, Any] | None):  # noqa: ANN
                  "har.input": prepared.config.input, "har.eval_split": prepared.plan.eval_prefix})
     if trial is not None:
         tags["har.trial_id"] = trial.trial_id
+    if os.environ.get("DVC_EXP_NAME"):  # set by `dvc exp run` (har ablate's cells)
+        tags["har.dvc_exp"] = os.environ["DVC_EXP_NAME"]
     name = run_name(f"train-{job}" if trial is None else f"trial-{trial.trial_id}",
                     labels["model"], labels["dataset"], prepared.fingerprint.short)
     params = {

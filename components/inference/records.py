@@ -1,0 +1,123 @@
+"""Representation records in memory: what ``har represent`` would store for one
+video, computed on the fly, behind the reader interface the datasets use.
+
+Prediction must see a video exactly as training did: the same decoded size,
+frame stride and frame limit, and the same kind parameters (MEI n, interval and
+weighting; gamma; flow method and bound). Those are read from the shards'
+``meta.json`` ``params`` the model was trained on (recorded in ``model.json``),
+never from the current params.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from components.errors import InputError
+
+#: The shard-parameter keys that decide how a video is decoded.
+DECODE_KEYS = ("height", "width", "frame_stride", "max_frames")
+
+
+class MemoryRecords:
+    """A shard reader's ``read`` / ``read_item`` / ``record_meta`` over arrays in memory.
+
+    Args:
+        arrays: record key -> uint8 ``(K, H, W, C)``.
+        metas: record key -> record metadata (``positions``, ``base_positions``).
+    """
+
+    def __init__(self, arrays: Mapping[str, np.ndarray],
+                 metas: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self._arrays = dict(arrays)
+        self._metas = {k: dict(v) for k, v in (metas or {}).items()}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._arrays
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def read(self, key: str) -> np.ndarray:
+        return self._arrays[key]
+
+    def read_item(self, key: str, item: int) -> np.ndarray:
+        return self._arrays[key][item]
+
+    def record_meta(self, key: str) -> dict[str, Any]:
+        return self._metas.get(key, {})
+
+
+def _kind_params(kind: str, params: Mapping[str, Any]) -> Any:
+    from components.representations.kinds import (
+        FlowParams,
+        GammaParams,
+        KindParams,
+        MEIParams,
+        RankParams,
+    )
+
+    own = dict(params.get("kind_params", {}))
+    classes = {"mei": MEIParams, "gamma": GammaParams, "flow": FlowParams, "rank": RankParams}
+    if kind not in classes:
+        return KindParams()
+    return KindParams(**{kind: classes[kind](**own)})
+
+
+def represent_video_file(
+    path: Path, representations: Mapping[str, Mapping[str, Any]], key: str | None = None,
+) -> tuple[dict[str, MemoryRecords], int]:
+    """Decode ``path`` and compute every kind in ``representations``.
+
+    Args:
+        path: the video file.
+        representations: kind -> shard ``params`` (``height``, ``width``,
+            ``frame_stride``, ``max_frames``, ``kind_params``).
+        key: record key (the path by default).
+
+    Returns:
+        (kind -> one-record :class:`MemoryRecords`, frames decoded). Kinds that
+        share decode settings share one decode.
+
+    Raises:
+        InputError: the file is missing, cannot be decoded, or is too short for a
+            representation (names the file and the reason).
+    """
+    from components.data.video import decode_frames
+    from components.representations import RepresentationError
+    from components.representations.kinds import compute
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "video file not found")
+    key = key or str(path)
+    decoded: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
+    records: dict[str, MemoryRecords] = {}
+    frames_decoded = 0
+    for kind, params in representations.items():
+        setting = tuple(params.get(k) for k in DECODE_KEYS)
+        if setting not in decoded:
+            result = decode_frames(path, size=(int(params["height"]), int(params["width"])),
+                                   channels=3)
+            if not result.ok or not len(result.frames):
+                raise InputError(path, f"cannot decode: {result.error or 'no frames'}")
+            frames, indices = result.frames, result.indices
+            stride, limit = int(params.get("frame_stride") or 1), int(params.get("max_frames")
+                                                                      or 0)
+            frames, indices = frames[::stride], indices[::stride]
+            if limit:
+                frames, indices = frames[:limit], indices[:limit]
+            decoded[setting] = (np.ascontiguousarray(frames), indices)
+            frames_decoded = max(frames_decoded, len(frames))
+        frames, _ = decoded[setting]
+        try:
+            array, meta = compute(kind, frames, _kind_params(kind, params))
+        except RepresentationError as exc:
+            raise InputError(path, f"{kind}: {exc}") from exc
+        if not len(array):
+            raise InputError(path, f"{kind}: the video is too short ({len(frames)} frames)")
+        records[kind] = MemoryRecords({key: array}, {key: meta})
+    return records, frames_decoded

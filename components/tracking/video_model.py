@@ -1,0 +1,402 @@
+"""The registered video models: MLflow pyfunc models that take video paths.
+
+A registered ``har-lift-net`` (or ``har-teacher``, ``har-*-stream``, or a fused
+MEI two-stream network) is a :class:`VideoModel`: its artifacts are one or more
+trained model folders (``models/<job>``: ``model.pt`` + ``model.json``, *parts*),
+and its ``predict`` decodes and represents each video exactly as training did
+(:mod:`components.inference`), scores it with every part and fuses the parts'
+probabilities. So ``mlflow models serve -m models:/har-lift-net@champion`` answers
+video paths (on the serving machine) over HTTP::
+
+    POST /invocations  {"dataframe_records": [{"video": "/data/v_Fall_g01_c01.mp4"}],
+                        "params": {"top": 5}}
+    -> {"predictions": [{"video": "...", "label": "Fall", "probability": 0.91,
+                         "top1_label": "Fall", "top1_prob": 0.91, ...,
+                         "top5_label": "...", "top5_prob": 0.01}]}
+
+Output columns (one row per input video, in input order): ``video``, ``label``
+and ``probability`` (the top-1), then ``top<r>_label`` / ``top<r>_prob`` for ranks
+r = 1..min(top, classes): flat string and double columns that serialise cleanly
+over the REST API. ``params={"top": k}`` changes how many ranks come back.
+
+A missing or undecodable video raises an ``MlflowException`` with
+``INVALID_PARAMETER_VALUE`` whose message names the file: the scoring server
+answers it with HTTP 400 and that message.
+
+The model is pickled by reference (``components.tracking.video_model.VideoModel``)
+and ships the ``components`` package as its code path, so a server (or any
+process) that loads it imports this module from the model itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+from components.errors import HarError, InputError
+from components.tracking.models import default_pip_requirements, log_pyfunc_model
+
+if TYPE_CHECKING:
+    from mlflow.models import ModelSignature
+
+_LOG = logging.getLogger(__name__)
+
+#: The input column: video file paths.
+VIDEO_COLUMN = "video"
+#: Ranks returned by default (``params={"top": k}`` changes it).
+DEFAULT_TOP = 5
+#: Distributions the model's code needs besides mlflow, torch and numpy.
+EXTRA_REQUIREMENTS = ("timm", "av", "opencv-contrib-python-headless", "pandas", "pyyaml")
+
+
+class ModelLoadError(HarError):
+    """A model URI or folder that does not give a video model (the message names it)."""
+
+
+def output_columns(ranks: int) -> list[str]:
+    """The output columns for ``ranks`` ranks: video, label, probability, top<r>_*."""
+    columns = [VIDEO_COLUMN, "label", "probability"]
+    for r in range(1, ranks + 1):
+        columns += [f"top{r}_label", f"top{r}_prob"]
+    return columns
+
+
+def video_paths(model_input: Any) -> list[str]:
+    """The video paths of a pyfunc input: a DataFrame with a ``video`` column (or a
+    single string column), a mapping ``{"video": [...]}``, a list of strings, or one
+    string.
+
+    Raises:
+        MlflowException: INVALID_PARAMETER_VALUE for any other input.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(model_input, pd.DataFrame):
+        if VIDEO_COLUMN in model_input.columns:
+            values = model_input[VIDEO_COLUMN].tolist()
+        elif len(model_input.columns) == 1:
+            values = model_input.iloc[:, 0].tolist()
+        else:
+            raise MlflowException(
+                f"input needs a string column '{VIDEO_COLUMN}' of video paths, got columns "
+                f"{list(model_input.columns)}", error_code=INVALID_PARAMETER_VALUE)
+    elif isinstance(model_input, pd.Series | np.ndarray):
+        values = list(np.asarray(model_input).reshape(-1))
+    elif isinstance(model_input, Mapping):
+        if VIDEO_COLUMN not in model_input:
+            raise MlflowException(f"input needs the key '{VIDEO_COLUMN}', got "
+                                  f"{sorted(model_input)}", error_code=INVALID_PARAMETER_VALUE)
+        raw = model_input[VIDEO_COLUMN]
+        values = [raw] if isinstance(raw, str | Path) else list(raw)
+    elif isinstance(model_input, str | Path):
+        values = [model_input]
+    elif isinstance(model_input, Sequence):
+        values = list(model_input)
+    else:
+        raise MlflowException(f"expected video paths (a DataFrame with a '{VIDEO_COLUMN}' "
+                              f"column, or a list of strings), got {type(model_input).__name__}",
+                              error_code=INVALID_PARAMETER_VALUE)
+    # A mapping of lists can reach here as one row whose cell holds the list.
+    values = [p for v in values for p in
+              (list(v) if isinstance(v, list | tuple | np.ndarray) else [v])]
+    bad = [v for v in values if not isinstance(v, str | Path) or not str(v).strip()]
+    if bad:
+        raise MlflowException(f"video paths must be non-empty strings, got {bad[:3]!r}",
+                              error_code=INVALID_PARAMETER_VALUE)
+    return [str(v) for v in values]
+
+
+def _top_param(params: Mapping[str, Any] | None) -> int:
+    top = (params or {}).get("top", DEFAULT_TOP)
+    try:
+        top = int(top)
+    except (TypeError, ValueError):
+        top = 0
+    if top < 1:
+        raise MlflowException(f"params.top must be a positive integer, got {top!r}",
+                              error_code=INVALID_PARAMETER_VALUE)
+    return top
+
+
+class VideoModel(mlflow.pyfunc.PythonModel):
+    """A pyfunc model over trained model folders: video paths in, top-k labels out.
+
+    Args:
+        parts: the artifact names of the trained model folders (``("model",)``, or
+            ``("normal", "motion")`` for the two-stream network), in fusion order.
+        fusion_weights: one weight per part (equal by default).
+    """
+
+    #: No type-hint based input conversion by MLflow (and no warning that ``predict``
+    #: lacks type hints): the explicit signature describes the input, and
+    #: :func:`video_paths` accepts the shapes it arrives in.
+    _skip_type_hint_validation = True
+
+    def __init__(self, parts: Sequence[str], fusion_weights: Sequence[float] | None = None
+                 ) -> None:
+        self.parts = tuple(parts)
+        self.fusion_weights = None if fusion_weights is None else \
+            tuple(float(w) for w in fusion_weights)
+        self._predictor: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_predictor"] = None  # loaded from the artifacts, never pickled
+        return state
+
+    def load_context(self, context: Any) -> None:
+        from components.inference.predictor import VideoPredictor
+
+        missing = [p for p in self.parts if p not in context.artifacts]
+        if missing:
+            raise MlflowException(f"the model lacks the artifacts {missing}")
+        self._predictor = VideoPredictor.from_folders(
+            {p: context.artifacts[p] for p in self.parts}, self.fusion_weights)
+
+    @property
+    def predictor(self) -> Any:
+        """The :class:`~components.inference.predictor.VideoPredictor` (after loading)."""
+        if self._predictor is None:
+            raise RuntimeError("VideoModel used before load_context")
+        return self._predictor
+
+    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
+        """One row per video (see the module docstring for the columns): a DataFrame.
+
+        No type hints here on purpose: MLflow reads them to infer and enforce input
+        types, and the explicit signature of :func:`video_signature` does that.
+
+        Raises:
+            MlflowException: INVALID_PARAMETER_VALUE naming the file for a missing,
+                undecodable or too short video, or for input that is not video paths.
+        """
+        import pandas as pd
+
+        paths = video_paths(model_input)
+        top = _top_param(params)
+        ranks = min(top, len(self.predictor.classes))
+        rows = []
+        for path in paths:
+            try:
+                best = self.predictor.top(path, ranks)
+            except InputError as exc:
+                raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from exc
+            row: dict[str, Any] = {VIDEO_COLUMN: path, "label": best[0][0],
+                                   "probability": best[0][1]}
+            for r, (label, prob) in enumerate(best, start=1):
+                row[f"top{r}_label"] = label
+                row[f"top{r}_prob"] = prob
+            rows.append(row)
+        return pd.DataFrame(rows, columns=output_columns(ranks))
+
+
+def video_signature(num_classes: int, top: int = DEFAULT_TOP) -> ModelSignature:
+    """Input: a string column ``video``; output: the columns for min(top, classes)
+    ranks; params: ``top`` (long, default :data:`DEFAULT_TOP`)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+
+    ranks = min(top, num_classes)
+    outputs = [ColSpec("string", name) if name == VIDEO_COLUMN or name.endswith("label")
+               else ColSpec("double", name) for name in output_columns(ranks)]
+    return ModelSignature(inputs=Schema([ColSpec("string", VIDEO_COLUMN)]),
+                          outputs=Schema(outputs),
+                          params=ParamSchema([ParamSpec("top", "long", top)]))
+
+
+def _check_parts(parts: Mapping[str, Path]) -> tuple[str, ...]:
+    """The classes of the parts (which must agree); InputError for a bad folder."""
+    from components.training.outputs import MODEL_FILE, read_model_info
+
+    if not parts:
+        raise ValueError("log_video_model needs at least one trained model folder")
+    classes: tuple[str, ...] | None = None
+    for name, folder in parts.items():
+        info = read_model_info(Path(folder))
+        if not (Path(folder) / MODEL_FILE).is_file():
+            raise InputError(Path(folder) / MODEL_FILE, "trained weights not found")
+        mine = tuple(info.get("classes", ()))
+        if not mine:
+            raise InputError(Path(folder) / "model.json", "lists no classes")
+        if classes is not None and mine != classes:
+            raise InputError(Path(folder) / "model.json", f"part {name!r} has other classes "
+                             f"than the first part: {list(mine)} vs {list(classes)}")
+        classes = mine
+    assert classes is not None
+    return classes
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or no hard links there
+        shutil.copy2(src, dst)
+
+
+def code_path() -> Path:
+    """The ``components`` package folder (shipped with every video model)."""
+    import components
+
+    return Path(components.__file__).resolve().parent
+
+
+def log_video_model(
+    parts: Mapping[str, Path],
+    *,
+    registered_model_name: str,
+    fusion_weights: Sequence[float] | None = None,
+    example_video: Path | None = None,
+    run_id: str | None = None,
+    name: str = "model",
+) -> ModelVersion:
+    """Log a :class:`VideoModel` over trained model folders to the active run and
+    register it.
+
+    Args:
+        parts: part name -> trained model folder (``{"model": models/student}`` or
+            ``{"normal": models/normal, "motion": models/motion}``); the folders are
+            copied into the model's artifacts.
+        registered_model_name: registry name (``har-lift-net``...).
+        fusion_weights: one weight per part (equal by default).
+        example_video: a small real video for the input example (MLflow runs the
+            model on it once to check it serves); None: no input example.
+        run_id: the run to log to; must be the active run.
+        name: name of the logged model within the run.
+
+    Returns:
+        The new model version.
+
+    Raises:
+        InputError: a folder without ``model.pt``/``model.json``, or parts over
+            different classes.
+        ValueError: no part, or fusion weights that do not fit.
+    """
+    import pandas as pd
+
+    parts = {str(k): Path(v) for k, v in parts.items()}
+    odd = [k for k in parts if not k or k.startswith(".") or "/" in k or "\\" in k]
+    if odd:
+        raise ValueError(f"part names must be plain names (model, normal, motion), got {odd}")
+    classes = _check_parts(parts)
+    if fusion_weights is not None:
+        weights = [float(w) for w in fusion_weights]
+        if len(weights) != len(parts) or any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError(f"need {len(parts)} non-negative fusion weights with a positive "
+                             f"sum, got {weights}")
+    example = None
+    if example_video is not None:
+        if not Path(example_video).is_file():
+            raise InputError(Path(example_video), "example video not found")
+        example = pd.DataFrame({VIDEO_COLUMN: [str(Path(example_video).resolve())]})
+    with tempfile.TemporaryDirectory(prefix="har-video-model-") as tmp, \
+            warnings.catch_warnings():
+        # Without a video to hand, no example: the explicit signature says it all.
+        warnings.filterwarnings("ignore", message=".*input example was not provided",
+                                category=UserWarning)
+        # MLflow names a copied artifact folder after the folder (and refuses symlinks
+        # out of it): stage each part under its own name (hard links where possible),
+        # so the model holds artifacts/<part>/ whatever the folders are called.
+        staged = {}
+        for part, folder in parts.items():
+            staged[part] = folder.resolve()
+            if staged[part].name != part:
+                staged[part] = Path(shutil.copytree(folder, Path(tmp) / part,
+                                                    copy_function=_link_or_copy))
+        return log_pyfunc_model(
+            VideoModel(tuple(parts), fusion_weights),
+            name=name,
+            artifacts={part: str(path) for part, path in staged.items()},
+            input_example=example,
+            signature=video_signature(len(classes)),
+            registered_model_name=registered_model_name,
+            code_paths=[code_path()],
+            pip_requirements=default_pip_requirements(EXTRA_REQUIREMENTS),
+            run_id=run_id,
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _is_local_folder(model: str) -> bool:
+    return "://" not in model and ":/" not in model
+
+
+def load_video_model(model: str, repo_root: Path | None = None) -> Any:
+    """A video predictor from a model URI or a local folder.
+
+    Args:
+        model: ``models:/<name>@<alias>``, ``models:/<name>/<version>``, ``runs:/...``
+            (loaded with MLflow from the tracking store: ``$MLFLOW_TRACKING_URI``, else
+            ``<repo_root>/mlflow.db``); a logged pyfunc model folder (with an
+            ``MLmodel`` file); a trained model folder (``models/student``, no MLflow);
+            or trained folders joined by commas (``models/normal,models/motion``:
+            fused with equal weights).
+        repo_root: where the default SQLite store lives (the current folder by default).
+
+    Returns:
+        A :class:`~components.inference.predictor.VideoPredictor`.
+
+    Raises:
+        ModelLoadError: the store, registered model, version or alias does not exist,
+            or the model is not a video model.
+        InputError: a trained folder that lacks a file or does not fit its weights.
+    """
+    from components.inference.predictor import VideoPredictor
+
+    if _is_local_folder(model):
+        folders = [Path(p.strip()) for p in model.split(",") if p.strip()]
+        if not folders:
+            raise ModelLoadError(f"{model!r}: no model folder given")
+        for folder in folders:
+            if not folder.exists():
+                raise ModelLoadError(f"{folder}: no such model folder (a trained model "
+                                     "folder such as models/student, or a models:/ URI)")
+        if len(folders) == 1 and (folders[0] / "MLmodel").is_file():
+            return _unwrap(_load_pyfunc(str(folders[0].resolve()), model), model)
+        names = [f.name or str(f) for f in folders]
+        if len(set(names)) != len(names):
+            names = [f"part{i}" for i in range(len(folders))]
+        return VideoPredictor.from_folders(dict(zip(names, folders, strict=True)))
+    from components.tracking.store import resolve_tracking_uri, sqlite_db_path
+
+    uri = resolve_tracking_uri(Path(repo_root or Path.cwd()))
+    db = sqlite_db_path(uri)
+    if db is not None and not db.is_file():
+        raise ModelLoadError(f"{model}: no MLflow store at {db} (train and register a model "
+                             "first, or set MLFLOW_TRACKING_URI)")
+    mlflow.set_tracking_uri(uri)
+    return _unwrap(_load_pyfunc(model, model), model)
+
+
+def _load_pyfunc(uri: str, shown: str) -> Any:
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except MlflowException as exc:
+        first = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
+        raise ModelLoadError(f"{shown}: cannot load the model: {first}") from exc
+    except OSError as exc:
+        raise ModelLoadError(f"{shown}: cannot load the model: {exc}") from exc
+
+
+def _unwrap(pyfunc_model: Any, shown: str) -> Any:
+    try:
+        python_model = pyfunc_model.unwrap_python_model()
+    except MlflowException as exc:
+        raise ModelLoadError(f"{shown}: not a har video model (not a Python pyfunc "
+                             "model)") from exc
+    if not isinstance(python_model, VideoModel):
+        raise ModelLoadError(f"{shown}: not a har video model ({type(python_model).__name__})")
+    return python_model.predictor

@@ -1,0 +1,1 @@
+"""Tests of components.inference (a package, so test module names cannot clash)."""
