@@ -24,6 +24,8 @@ from flows.params import apply_overrides, load_dataset_config
 from flows.stages import PIPELINE, StageSpec, stage_names
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Written by the evaluate stage (components/stages/evaluate.py).
+RESULTS_TABLE = Path("reports/eval/results.md")
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,14 @@ def har_pipeline(
     rows = "\n".join(
         f"| {o.name} | {'ran' if o.ran else 'up to date'} | {o.seconds:.1f} |" for o in outcomes
     )
+    results = Path(repo) / RESULTS_TABLE
+    table = results.read_text(encoding="utf-8") if results.is_file() else \
+        "(no results table yet: the evaluate stage has not run)\n"
     create_markdown_artifact(
-        key="har-pipeline-stages",
-        markdown=f"# har pipeline\n\n| stage | status | seconds |\n|---|---|---|\n{rows}\n",
-        description="DVC stages run by this flow run",
+        key="har-pipeline-results",
+        markdown=(f"# har pipeline\n\n## Results\n\n{table}\n"
+                  f"## Stages\n\n| stage | status | seconds |\n|---|---|---|\n{rows}\n"),
+        description="metrics table (links to the MLflow runs) and the DVC stages run",
     )
     return outcomes
 

@@ -38,6 +38,7 @@ PIPELINE: tuple[StageSpec, ...] = (
     StageSpec("train_student", retries=1),
     StageSpec("train_normal", retries=1),
     StageSpec("train_motion", retries=1),
+    StageSpec("evaluate", retries=1),  # registers in MLflow: a store hiccup is worth a retry
 )
 
 

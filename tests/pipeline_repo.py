@@ -17,6 +17,23 @@ TINY_PARAMS = {
               "height": 48, "width": 64},
 }
 
+_TINY_SIZE = {"height": 32, "width": 32}
+_TINY_CLIPS = {**_TINY_SIZE, "clip_len": 4, "stride": 1, "eval_clips": 1, "epochs": 1,
+               "batch_size": 4}
+#: The whole pipeline in minutes: 12 videos of 12 frames, 32x32, one epoch per model.
+TINY_PIPELINE_PARAMS = {
+    **TINY_PARAMS,
+    "represent": {**_TINY_SIZE, "mei": {"n": 4, "interval": 4, "method": "gradient"},
+                  "rank": {"window": 4, "stride": 4}},
+    "train_teacher": dict(_TINY_CLIPS),
+    "train_student": {**_TINY_CLIPS, "model_kwargs": {
+        "vit_name": "vit_tiny_patch16_224", "vit_blocks": 2, "trainable_vit_blocks": 1,
+        "depth": 1, "embed_dim": 32, "num_heads": 2,
+        "vit_kwargs": {"embed_dim": 32, "num_heads": 2}}},
+    "train_normal": {**_TINY_SIZE, "epochs": 1, "batch_size": 4},
+    "train_motion": {**_TINY_SIZE, "epochs": 1, "batch_size": 4},
+}
+
 
 def project_files(root: Path = REPO_ROOT) -> list[str]:
     """Files git tracks or would track (not ignored): what a fresh clone would hold."""

@@ -1,10 +1,17 @@
-"""A real deployment run: a local Prefect server, `flow.serve`, `prefect deployment run`."""
+"""The whole pipeline end to end, as a real Prefect deployment run.
+
+A local Prefect server, ``flows.deploy`` serving the deployment, and
+``prefect deployment run`` over a throw-away copy of the project with the tiny
+pipeline parameters: synthetic dark videos, ingest, every representation, the
+teacher, LIFT-Net, both MEI streams, evaluation and registration. Then the DVC
+contracts: a second ``dvc repro`` redoes nothing, and a changed student
+parameter reruns only the student and what follows it.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -12,43 +19,48 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.pipeline_repo import copy_project, project_env
+from tests.flows._servers import free_port, stop, wait_healthy
+from tests.pipeline_repo import TINY_PIPELINE_PARAMS, copy_project, dvc, project_env
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    raise TimeoutError(f"{url} not healthy after {timeout_s} s")
+REGISTERED = ("har-teacher", "har-lift-net", "har-normal-stream", "har-motion-stream",
+              "har-two-stream")
 
 
-@pytest.mark.integration
-@pytest.mark.slow
-def test_deployment_run_completes_the_pipeline(tmp_path: Path):
-    repo = copy_project(tmp_path / "repo")
-    port = _free_port()
+def _ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def _artifact(api: str, key: str) -> dict:
+    request = urllib.request.Request(
+        f"{api}/artifacts/filter", method="POST",
+        data=json.dumps({"artifacts": {"key": {"any_": [key]}}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        artifacts = json.loads(response.read())
+    assert artifacts, f"no artifact {key!r}"
+    return artifacts[0]
+
+
+@pytest.fixture(scope="module")
+def deployed_run(tmp_path_factory) -> tuple[Path, dict]:
+    """Run the whole pipeline through a deployment; (repo, its results artifact)."""
+    tmp_path = tmp_path_factory.mktemp("deployment")
+    repo = copy_project(tmp_path / "repo", TINY_PIPELINE_PARAMS)
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = project_env() | {
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
         "PREFECT_API_URL": api,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "INFO",
+        "RAY_USAGE_STATS_ENABLED": "0",
     }
     env.pop("PREFECT_PROFILES_PATH", None)
+    env.pop("MLFLOW_TRACKING_URI", None)  # the repo's own SQLite store
+    env.pop("RAY_ADDRESS", None)
     bin_dir = Path(sys.executable).parent
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -59,45 +71,74 @@ def test_deployment_run_completes_the_pipeline(tmp_path: Path):
     )
     serve = None
     try:
-        _wait_healthy(f"{api}/health", server)
+        wait_healthy(f"{api}/health", server)
         serve = subprocess.Popen(
             [sys.executable, "-m", "flows.deploy", "--name", "test"], env=env,
             stdout=(logs / "serve.log").open("w"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        params = {"repo": str(repo), "stages": ["synth", "ingest"],
-                  "overrides": {"ingest.probe": "decode"}}
+        params = {"repo": str(repo), "overrides": {"ingest.probe": "decode"}}
         deadline = time.monotonic() + 120
         while True:  # the deployment exists once serve has registered it
             run = subprocess.run(
                 [str(bin_dir / "prefect"), "deployment", "run", "har-pipeline/test",
-                 "--params", json.dumps(params), "--watch", "--watch-timeout", "900"],
-                env=env, capture_output=True, text=True, timeout=1000,
+                 "--params", json.dumps(params), "--watch", "--watch-timeout", "1500"],
+                env=env, capture_output=True, text=True, timeout=1600,
             )
             if run.returncode == 0 or "not found" not in (run.stdout + run.stderr).lower():
                 break
             assert time.monotonic() < deadline, run.stdout + run.stderr
             time.sleep(2)
         output = run.stdout + run.stderr
-        assert run.returncode == 0, output + (logs / "serve.log").read_text()[-3000:]
+        assert run.returncode == 0, output + (logs / "serve.log").read_text()[-6000:]
         assert "Completed" in output
-        info = json.loads((repo / "data/ingest/dataset.json").read_text())
-        assert info["usable"] == 12
-        assert "probe: decode" in (repo / "params.yaml").read_text()
-        request = urllib.request.Request(
-            f"{api}/artifacts/filter", method="POST",
-            data=json.dumps({"artifacts": {"key": {"any_": ["har-pipeline-stages"]}}}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            artifacts = json.loads(response.read())
-        assert artifacts and artifacts[0]["type"] == "markdown"
-        assert "| ingest | ran |" in artifacts[0]["data"]
+        yield repo, _artifact(api, "har-pipeline-results")
     finally:
-        for proc in (serve, server):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, 15)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, 9)
+        stop(serve)
+        stop(server)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_deployment_run_completes_the_whole_pipeline(deployed_run) -> None:
+    from mlflow.tracking import MlflowClient
+
+    repo, artifact = deployed_run
+    assert "probe: decode" in (repo / "params.yaml").read_text()  # typed overrides applied
+    info = json.loads((repo / "data/ingest/dataset.json").read_text())
+    assert info["usable"] == 12
+
+    results = json.loads((repo / "metrics/eval.json").read_text())
+    assert set(results) == {"teacher", "lift_net_kd", "normal", "motion", "two_stream"}
+    for row in results.values():
+        assert row["videos"] == 4 and 0.0 <= row["top1"] <= row["top5"] <= 1.0
+    table = (repo / "reports/eval/results.md").read_text()
+    assert "two-stream, fused" in table and "LIFT-Net, distilled (KD)" in table
+
+    # The flow run's Markdown artifact: the metrics table with links to MLflow runs.
+    assert artifact["type"] == "markdown"
+    assert "two-stream, fused" in artifact["data"]
+    assert re.search(r"\[run\]\(http://127\.0\.0\.1:5000/#/experiments/\d+/runs/\w+\)",
+                     artifact["data"])
+    assert "| evaluate | ran |" in artifact["data"]
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    for name in REGISTERED:
+        champion = client.get_model_version_by_alias(name, "champion")
+        assert champion.version == "1", name
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_repro_redoes_nothing_then_only_what_a_student_change_touches(deployed_run) -> None:
+    repo, _ = deployed_run
+    again = dvc(repo, "repro")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _ran(again.stdout) == set(), again.stdout
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train_student"]["lr"] = 5.0e-4
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    changed = dvc(repo, "repro")
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert _ran(changed.stdout) == {"train_student", "evaluate"}, changed.stdout
