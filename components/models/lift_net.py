@@ -162,6 +162,8 @@ class LiftNet(nn.Module):
         self.luminous_in_channels = luminous_in_channels
         self.luminous_proj = nn.Linear(self.luminous_trunk.feature_dim, embed_dim)
         self.train_luminous_trunk = bool(train_luminous_trunk)
+        self.loaded_teacher_trunk = False
+        self.last_trunk_features: torch.Tensor | None = None
         self.luminous_trunk.requires_grad_(self.train_luminous_trunk)
         self.blocks = nn.ModuleList(
             LiftBlock(embed_dim, num_heads, mlp_ratio, fourier_mlp_ratio, dropout)
@@ -208,6 +210,9 @@ class LiftNet(nn.Module):
             )
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.train_luminous_trunk):
             features = self.luminous_trunk(luminous)  # (B, 512, T', H', W')
+        # A frozen trunk copied from the teacher computes exactly the teacher's feature
+        # map: distillation reads h1 from it instead of running the teacher again.
+        self.last_trunk_features = None if self.train_luminous_trunk else features.detach()
         pooled = F.adaptive_avg_pool3d(features, (steps, 1, 1)).flatten(2)  # (B, 512, steps)
         return self.luminous_proj(pooled.transpose(1, 2))
 
@@ -266,6 +271,8 @@ class LiftNet(nn.Module):
         report = load_state_dict_checked(
             self.luminous_trunk, trunk_state, source=source, strict=True, adapt=False
         )
+        # The trunk now is the teacher's: frozen, its features are the teacher's.
+        self.loaded_teacher_trunk = True
         return report
 
     def load_vit_pretrained(self, path: str | Path) -> LoadReport:

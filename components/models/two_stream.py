@@ -66,6 +66,20 @@ class StreamCNN(nn.Module):
             in_chans=in_chans,
             drop_rate=drop_rate,
         )
+        self._reset_classifier()
+
+    def _reset_classifier(self) -> None:
+        """A small fresh classifier (weights N(0, 0.01), zero bias).
+
+        timm initialises some heads (MobileNetV2, EfficientNet) for 1000 ImageNet
+        classes; with a few classes from scratch the first logits are large
+        (cross-entropy measured 6 to 20 on two classes) and training stalls. A
+        small head starts every class near 1/K.
+        """
+        head = self.backbone.get_classifier()
+        if isinstance(head, nn.Linear):
+            nn.init.normal_(head.weight, std=0.01)
+            nn.init.zeros_(head.bias)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> logits (B, K)."""

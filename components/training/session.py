@@ -128,13 +128,21 @@ def load_teacher(plan: TeacherPlan, device: torch.device) -> nn.Module:
     return teacher.eval().to(device)
 
 
-def make_task(plan: WorkerPlan, device: torch.device, teacher: nn.Module | None) -> ClassifierTask:
-    """The job's task; channels-last layouts only on CUDA (and when enabled)."""
+def make_task(plan: WorkerPlan, device: torch.device, teacher: nn.Module | None,
+              model: nn.Module | None = None) -> ClassifierTask:
+    """The job's task; channels-last layouts only on CUDA (and when enabled).
+
+    A student whose luminous trunk is the teacher's, frozen, takes h1 from that trunk
+    (see :class:`DistillTask`).
+    """
     cuda = device.type == "cuda" and plan.settings.channels_last
     if plan.job == "student":
         kd_lambda = getattr(plan.config, "kd_lambda", 1.0) if getattr(plan.config, "kd", True) \
             else 0.0
-        return DistillTask(teacher=teacher, kd_lambda=kd_lambda)
+        shares = (teacher is not None and model is not None
+                  and getattr(model, "loaded_teacher_trunk", False)
+                  and not getattr(model, "train_luminous_trunk", True))
+        return DistillTask(teacher=teacher, kd_lambda=kd_lambda, h1_from_student_trunk=shares)
     if plan.job == "teacher":
         return ClassifierTask(memory_format=torch.channels_last_3d if cuda else None)
     return ClassifierTask(memory_format=torch.channels_last if cuda else None)
@@ -170,7 +178,8 @@ def build_session(plan: WorkerPlan, device: torch.device) -> Session:
     train_set, eval_set = build_datasets(plan.job, plan.config, plan.roots, plan.kinds,
                                          plan.train, plan.eval, plan.settings.seed)
     return Session(plan=plan, model=model, optimizer=optimizer, scheduler=scheduler,
-                   scaler=scaler, task=make_task(plan, device, teacher), train_set=train_set,
+                   scaler=scaler, task=make_task(plan, device, teacher, model),
+                   train_set=train_set,
                    eval_set=eval_set, device=device)
 
 

@@ -70,11 +70,27 @@ class DistillTask(ClassifierTask):
     teacher: nn.Module | None = None
     kd_lambda: float = 1.0
     input_keys: tuple[str, ...] = ("main", "lum")
+    h1_from_student_trunk: bool = False
+    _h1: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.teacher is not None:
             self.teacher.eval()
             self.teacher.requires_grad_(False)
+
+    def forward(
+        self, model: nn.Module, inputs: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """As :meth:`ClassifierTask.forward`; with ``h1_from_student_trunk`` it keeps the
+        teacher's h1 = global mean of the student's frozen trunk features (the trunk is
+        the teacher's, in eval mode: the same numbers, one R(2+1)D pass instead of two)."""
+        logits, features = super().forward(model, inputs)
+        self._h1 = None
+        if self.h1_from_student_trunk:
+            trunk = getattr(getattr(model, "module", model), "last_trunk_features", None)
+            if trunk is not None:
+                self._h1 = trunk.float().mean(dim=(2, 3, 4))
+        return logits, features
 
     def prepare(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         return inputs  # (B, T, 3, H, W) and (B, C, T, H, W): no channels-last layout
@@ -87,7 +103,9 @@ class DistillTask(ClassifierTask):
         ce = classification_loss(logits.float(), targets, label_smoothing)
         if self.teacher is None or self.kd_lambda == 0 or features is None:
             return ce, {"ce": ce.detach()}
-        with torch.no_grad():
-            _, h1 = self.teacher(inputs[1])
+        h1 = self._h1
+        if h1 is None:
+            with torch.no_grad():
+                _, h1 = self.teacher(inputs[1])
         kd = distillation_loss(features, h1)
         return ce + self.kd_lambda * kd, {"ce": ce.detach(), "kd": kd.detach()}
