@@ -15,6 +15,8 @@ elapsed=$(( $(date +%s) - start ))
 echo
 cat reports/eval/results.md
 echo
+python -m components.tracking.champions
+echo
 echo "pipeline finished in ${elapsed} s (dvc repro)"
 echo
 echo "Compare runs and models in the MLflow UI:"

@@ -1,0 +1,57 @@
+"""The registry's champions as a table: ``python -m components.tracking.champions``.
+
+Prints, for every registered model of this project, the version the ``champion``
+alias points at, the metric it won on and the dataset key it was measured on.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from components.tracking.links import model_url
+from components.tracking.promotion import DATASET_KEY_TAG, METRIC_TAG_PREFIX, current_champion
+from components.tracking.store import resolve_tracking_uri, sqlite_db_path
+
+#: Registered by training (components.training.driver) and evaluation (har evaluate).
+PROJECT_MODELS = ("har-teacher", "har-lift-net", "har-normal-stream", "har-motion-stream",
+                  "har-two-stream")
+
+
+def champion_rows(client: MlflowClient) -> list[dict[str, str]]:
+    """One row per registered project model that has a champion."""
+    rows = []
+    for name in PROJECT_MODELS:
+        version = current_champion(name, client)
+        if version is None:
+            continue
+        tags = client.get_model_version(name, version).tags
+        metrics = {k[len(METRIC_TAG_PREFIX):]: v for k, v in tags.items()
+                   if k.startswith(METRIC_TAG_PREFIX)}
+        metric = ", ".join(f"{k} {float(v):.3f}" for k, v in sorted(metrics.items()))
+        rows.append({"model": name, "champion": f"v{version}", "metric": metric,
+                     "dataset": tags.get(DATASET_KEY_TAG, ""), "url": model_url(name, version)})
+    return rows
+
+
+def main(repo_root: Path = Path.cwd()) -> int:
+    uri = resolve_tracking_uri(repo_root)
+    db = sqlite_db_path(uri)
+    if db is not None and not db.is_file():
+        print(f"no MLflow store at {db}: run the pipeline first", file=sys.stderr)
+        return 1
+    rows = champion_rows(MlflowClient(tracking_uri=uri))
+    if not rows:
+        print("no champion registered yet")
+        return 0
+    print("Registered champions (models:/<model>@champion)")
+    width = max(len(r["model"]) for r in rows)
+    for r in rows:
+        print(f"  {r['model']:<{width}}  {r['champion']:>4}  {r['metric']:<22} {r['dataset']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
