@@ -36,6 +36,7 @@ PIPELINE: tuple[StageSpec, ...] = (
     StageSpec("show"),
     StageSpec("train_teacher", retries=1),  # a retry resumes from the latest checkpoint
     StageSpec("train_student", retries=1),
+    StageSpec("train_student_nokd", retries=1),
     StageSpec("train_normal", retries=1),
     StageSpec("train_motion", retries=1),
     StageSpec("evaluate", retries=1),  # registers in MLflow: a store hiccup is worth a retry

@@ -34,6 +34,10 @@ JOB_CHOICES = ("teacher", "student", "normal", "motion")
 def configure(parser: argparse.ArgumentParser) -> None:
     add_params_flag(parser)
     parser.add_argument("--job", required=True, choices=JOB_CHOICES, help="which model to train")
+    parser.add_argument("--variant", default="",
+                        help="a variant of the job: params section train_<job>_<variant> over "
+                        "train_<job>, outputs named <job>_<variant> (e.g. student --variant "
+                        "nokd: the no-KD ablation)")
     parser.add_argument("--epochs", type=int, help="override train_<job>.epochs")
     parser.add_argument("--num-workers", type=int, help="override train.num_workers (Ray workers)")
     parser.add_argument("--fresh", action="store_true",
@@ -56,6 +60,17 @@ def read_section(params_path: Path, name: str, overrides: dict[str, Any],
     params = load_params(params_path) if params_path.is_file() else {}
     values = {**(defaults or {}), **section(params, name, params_path)}
     return merge_overrides(values, overrides)
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` applied; nested mappings (model_kwargs, augment) merge."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def pretrained_map(path: Path | None, root: Path) -> dict[str, str | None]:
@@ -88,6 +103,11 @@ def build_request(args: argparse.Namespace, root: Path) -> Any:
     name = section_name(job)
     defaults = {"input": "frames"} if job == "normal" else None
     values = read_section(args.params, name, {"epochs": args.epochs}, defaults)
+    output_name = job
+    if args.variant:
+        output_name = f"{job}_{args.variant}"
+        name = f"{name}_{args.variant}"
+        values = deep_merge(values, read_section(args.params, name, {"epochs": args.epochs}))
     cfg = from_mapping(config_class(job), values, source=args.params, where=name)
     train_values = read_section(args.params, "train", {"num_workers": args.num_workers})
     settings = from_mapping(TrainSettings, train_values, source=args.params, where="train")
@@ -101,7 +121,8 @@ def build_request(args: argparse.Namespace, root: Path) -> Any:
     return TrainRequest(
         job=job, config=cfg, settings=settings,
         data=DataPaths(ingest=args.ingest, represent=args.represent),
-        outputs=OutputPaths(models=args.models, metrics=args.metrics, plots=args.plots),
+        outputs=OutputPaths(models=args.models, metrics=args.metrics, plots=args.plots,
+                            name=output_name),
         repo_root=root, fresh=bool(args.fresh),
         pretrained=pretrained_map(settings.pretrained, root),
     )

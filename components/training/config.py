@@ -314,11 +314,14 @@ class OutputPaths:
         models: ``<models>/<job>/model.pt`` (state dict) and ``model.json``.
         metrics: ``<metrics>/<job>.json``: final test metrics.
         plots: ``<plots>/<job>.csv`` (per-epoch history) and ``<job>_confusion.png``.
+        name: the ``<job>`` part of these names; a variant of a job (the no-KD
+            student: ``student_nokd``) writes under its own name. Empty: the job.
     """
 
     models: Path = Path("models")
     metrics: Path = Path("metrics")
     plots: Path = Path("plots")
+    name: str = ""
 
 
 def config_class(job: str) -> type[JobConfig]:

@@ -512,7 +512,8 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
     name = REGISTERED_NAMES[job]
     written = None
     if request.outputs is not None:
-        folder = request.repo_root.resolve() / request.outputs.models / job
+        folder = request.repo_root.resolve() / request.outputs.models / \
+            (request.outputs.name or job)
         try:
             info = out.read_model_info(folder)
         except InputError:
@@ -540,8 +541,8 @@ def _write_outputs(prepared: Prepared, state: Mapping[str, Any], metrics: Mappin
     request = prepared.request
     assert request.outputs is not None
     root = request.repo_root.resolve()
-    job = request.job
     info = {**_model_info(prepared), "mlflow_run_id": run_id}
+    job = request.outputs.name or request.job  # a variant writes under its own name
     out.write_model(root / request.outputs.models / job, state["model"], info)
     out.write_metrics(root / request.outputs.metrics / f"{job}.json", metrics)
     plots = root / request.outputs.plots

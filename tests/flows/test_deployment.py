@@ -109,11 +109,13 @@ def test_deployment_run_completes_the_whole_pipeline(deployed_run) -> None:
     assert info["usable"] == 12
 
     results = json.loads((repo / "metrics/eval.json").read_text())
-    assert set(results) == {"teacher", "lift_net_kd", "normal", "motion", "two_stream"}
+    assert set(results) == {"teacher", "lift_net_kd", "lift_net_no_kd", "normal", "motion",
+                            "two_stream"}
     for row in results.values():
         assert row["videos"] == 4 and 0.0 <= row["top1"] <= row["top5"] <= 1.0
     table = (repo / "reports/eval/results.md").read_text()
     assert "two-stream, fused" in table and "LIFT-Net, distilled (KD)" in table
+    assert "LIFT-Net, no KD" in table
 
     # The flow run's Markdown artifact: the metrics table with links to MLflow runs.
     assert artifact["type"] == "markdown"
@@ -147,4 +149,7 @@ def test_repro_redoes_nothing_then_only_what_a_student_change_touches(deployed_r
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     changed = dvc(repo, "repro")
     assert changed.returncode == 0, changed.stdout + changed.stderr
-    assert _ran(changed.stdout) == {"train_student", "evaluate"}, changed.stdout
+    # Both LIFT-Net students read train_student (the no-KD one layers its own section
+    # over it); the teacher, the streams and the data stages stay put.
+    assert _ran(changed.stdout) == {"train_student", "train_student_nokd", "evaluate"}, \
+        changed.stdout

@@ -65,3 +65,16 @@ def test_tune_stage_has_its_flags() -> None:
     tune_stage.configure(parser)
     args = parser.parse_args(["--num-samples", "3"])
     assert args.num_samples == 3 and args.out == Path("metrics/tune_best.yaml")
+
+
+def test_a_variant_layers_its_section_over_the_jobs_and_writes_under_its_name(
+        tmp_path: Path) -> None:
+    args = _args(tmp_path, {
+        "train": {"num_workers": 1, "pretrained": None},
+        "train_student": {"epochs": 4, "kd": True, "model_kwargs": {"depth": 2, "num_heads": 2}},
+        "train_student_nokd": {"kd": False, "model_kwargs": {"depth": 1}},
+    }, "--job", "student", "--variant", "nokd")
+    request = train_stage.build_request(args, tmp_path)
+    assert request.config.kd is False and request.config.epochs == 4
+    assert request.config.model_kwargs == {"depth": 1, "num_heads": 2}  # nested keys merge
+    assert request.outputs.name == "student_nokd"
