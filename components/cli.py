@@ -23,9 +23,10 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("show", "components.stages.show", "picture of every representation of a video (PNG)"),
     ("train", "components.stages.train", "train teacher, student or a two-stream CNN on Ray Train"),
     ("tune", "components.stages.tune", "sweep LIFT-Net's N, trainable ViT blocks, lr (Ray Tune)"),
-    ("evaluate", "components.stages.evaluate", "video-level results of every model (tables, confusion)"),
-    ("predict", "components.stages.predict", "top-5 actions of a video with a registered model (MLflow pyfunc)"),
+    ("evaluate", "components.stages.evaluate", "video-level results of every model, registration"),
+    ("predict", "components.stages.predict", "top-5 actions of a video with a registered model"),
     ("models", "components.stages.models", "table of every model: parameters and FLOPs per clip"),
+    ("ablate", "components.stages.ablate", "LIFT-Net and MEI ablation tables (DVC experiments)"),
 )
 
 

@@ -36,8 +36,8 @@ def champion_rows(client: MlflowClient) -> list[dict[str, str]]:
     return rows
 
 
-def main(repo_root: Path = Path.cwd()) -> int:
-    uri = resolve_tracking_uri(repo_root)
+def main(repo_root: Path | None = None) -> int:
+    uri = resolve_tracking_uri(repo_root or Path.cwd())
     db = sqlite_db_path(uri)
     if db is not None and not db.is_file():
         print(f"no MLflow store at {db}: run the pipeline first", file=sys.stderr)

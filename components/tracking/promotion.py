@@ -12,6 +12,9 @@ scope):
   compared: it is kept, and the decision says why. (A person can move the alias by
   hand when a project switches datasets.)
 * A NaN candidate never wins.
+* A version trained inside a DVC experiment (``DVC_EXP_NAME`` set: ``har ablate``'s
+  cells) is never promoted automatically: an ablation changes the configuration on
+  purpose, and the served model should not follow it.
 
 Every decision is recorded as tags on the candidate version
 (``har.champion_decision``, ``har.champion_reason``) and on the active run, if any
@@ -24,6 +27,7 @@ Promotion reads and then moves the alias without a lock: run it from one process
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import mlflow
@@ -162,7 +166,14 @@ def promote_if_better(
 
     champion = current_champion(model_name, client)
     champion_value: float | None = None
-    if champion is None:
+    experiment = os.environ.get("DVC_EXP_NAME", "").strip()
+    if experiment:
+        # An ablation cell (`dvc exp run`, har ablate) varies the configuration on
+        # purpose: it is registered and compared, never served automatically.
+        promote = False
+        reason = (f"trained in DVC experiment {experiment!r}: never promoted "
+                  "automatically (move the alias by hand to serve it)")
+    elif champion is None:
         promote, reason = decide_promotion(value, None, True, higher_is_better)
     elif champion == version:
         promote, reason = False, f"v{version} is already the champion"

@@ -1,0 +1,297 @@
+"""``har ablate``: the LIFT-Net and MEI ablation tables, one DVC experiment per cell.
+
+Each cell of ``conf/ablations.yaml`` is a Prefect task that runs::
+
+    dvc exp run --temp --name <prefix>-<cell> -S key=value ... evaluate
+
+(``evaluate`` and the stages it needs: not ``show``, nor a representation no
+model reads). ``--temp`` runs the experiment in a temporary clone under ``.dvc/tmp/exps`` (HEAD
+plus the workspace's uncommitted changes to tracked files), so the workspace is
+left alone; the DVC cache and run-cache are shared, so only the stages whose
+parameters the cell changes run again. DVC names the experiment in
+``DVC_EXP_NAME``: the training and evaluate runs it starts carry the MLflow tag
+``har.dvc_exp=<name>``. The task then reads the experiment's
+``metrics/eval.json`` (``dvc exp show --json``) and finds the MLflow run behind
+every number: the experiment's tagged runs for the stages it ran, else the
+links its evaluate stage recorded (``reports/eval/results.csv``) for models it
+took from the cache.
+
+A failing cell is recorded as failed, with the reason, and the others go on.
+Tables go to ``reports/ablation/<table>.md`` and ``.csv`` (rows of cells not run
+this time are kept from the previous CSV, for the same dataset), and the Markdown
+to a Prefect artifact. Run it with ``har ablate`` or in-process::
+
+    python -m flows.ablate            # every table
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from components.ablation import (
+    CellResult,
+    TableSpec,
+    dataset_key,
+    failed,
+    failure_reason,
+    load_config,
+    results_from_csv,
+    select,
+    set_params,
+    table_csv,
+    table_markdown,
+    table_rows,
+)
+from components.ablation.config import ROW_JOBS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REPORT_DIR = Path("reports/ablation")
+EVAL_METRICS = "metrics/eval.json"
+DATASET_METRICS = "data/ingest/dataset.json"
+EVAL_RESULTS = "reports/eval/results.csv"
+_RAN = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
+
+
+class CellFailed(RuntimeError):
+    """A cell's experiment failed (the message says why); ``seconds`` it ran."""
+
+    def __init__(self, message: str, seconds: float = 0.0) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+def _dvc() -> str:
+    """The dvc executable beside this interpreter (the project's .venv), else PATH's."""
+    local = Path(sys.executable).with_name("dvc")
+    return str(local) if local.exists() else "dvc"
+
+
+def _env(tracking_uri: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("DVC_NO_ANALYTICS", "1")
+    # The experiment runs in a clone under .dvc/tmp/exps, deleted afterwards: the
+    # repository's default store (<repo>/mlflow.db) must be named, or the runs
+    # would land in the clone's own mlflow.db and vanish with it.
+    env["MLFLOW_TRACKING_URI"] = tracking_uri
+    env.pop("DVC_EXP_NAME", None)  # set by dvc itself for each experiment
+    return env
+
+
+def _run(args: list[str], repo: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
+
+
+def _head(repo: str) -> str:
+    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=repo,
+                          capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def _experiment(repo: str, name: str, env: dict[str, str]) -> dict[str, Any]:
+    """The experiment ``name`` of the HEAD baseline in ``dvc exp show --json``."""
+    proc = _run([_dvc(), "exp", "show", "--json", "--hide-queued"], repo, env)
+    if proc.returncode != 0:
+        raise CellFailed(f"dvc exp show failed: {failure_reason(proc.stdout + proc.stderr)}")
+    for baseline in json.loads(proc.stdout or "[]"):
+        for exp in baseline.get("experiments") or []:
+            if exp.get("name") == name and exp.get("revs"):
+                return exp["revs"][0]
+    raise CellFailed(f"experiment {name!r} not found in dvc exp show")
+
+
+def _metrics(rev: dict[str, Any], path: str) -> dict[str, Any]:
+    entry = ((rev.get("data") or {}).get("metrics") or {}).get(path) or {}
+    return dict(entry.get("data") or {})
+
+
+def _recorded_links(repo: str, rev: str) -> dict[str, str]:
+    """row -> MLflow link, as the experiment's evaluate stage wrote them (results.csv)."""
+    try:
+        import dvc.api
+
+        text = dvc.api.read(EVAL_RESULTS, repo=repo, rev=rev)
+    except Exception:  # noqa: BLE001 - no file, no links: the table shows bare numbers
+        return {}
+    return {row["row"]: row.get("mlflow", "") for row in csv.DictReader(io.StringIO(text))
+            if row.get("row") and (row.get("mlflow") or "").startswith("http")}
+
+
+def _links(repo: str, experiment: str, rev: str, rows: list[str], ran: list[str],
+           tracking_uri: str, since_ms: int) -> tuple[dict[str, str], str]:
+    """(row -> link of the run behind it, link of the evaluation run).
+
+    A stage the experiment ran logged a run tagged with the experiment's name;
+    a stage DVC took from its cache did not, and the model's run is the one the
+    experiment's evaluate stage recorded.
+    """
+    from components.tracking.lookup import dvc_experiment_runs
+
+    tagged = dvc_experiment_runs(experiment, tracking_uri=tracking_uri, since_ms=since_ms)
+    recorded = _recorded_links(repo, rev)
+    evaluation = tagged.get("evaluate")
+    evaluate_link = (evaluation.url if evaluation and "evaluate" in ran else
+                     recorded.get("two_stream") or recorded.get("ensemble") or "")
+    links: dict[str, str] = {}
+    for row in rows:
+        job = ROW_JOBS.get(row)
+        if job is None:
+            continue
+        if job == "evaluate":
+            links[row] = evaluate_link
+            continue
+        run = tagged.get(f"train-{job}")
+        links[row] = run.url if run and f"train_{job}" in ran else recorded.get(row, "")
+    return links, evaluate_link
+
+
+@task(name="ablation-cell", task_run_name="{cell}", retries=0, cache_policy=NO_CACHE)
+def run_cell(cell: str, experiment: str, set_args: list[str], repo: str,
+             tracking_uri: str, targets: list[str] | None = None) -> CellResult:
+    """One cell: ``dvc exp run --temp`` with its overrides, then its numbers and links.
+
+    Raises:
+        CellFailed: the experiment failed, or wrote no ``metrics/eval.json``.
+    """
+    logger = get_run_logger()
+    env = _env(tracking_uri)
+    listed = _run([_dvc(), "exp", "list", "--name-only"], repo, env)
+    if experiment in listed.stdout.split():
+        # Names are per baseline commit: this cell ran before on this commit.
+        removed = _run([_dvc(), "exp", "remove", experiment], repo, env)
+        logger.info("replacing experiment %s (%s)", experiment,
+                    (removed.stdout + removed.stderr).strip())
+    cmd = [_dvc(), "exp", "run", "--temp", "--name", experiment]
+    for arg in set_args:
+        cmd += ["-S", arg]
+    cmd += list(targets or [])
+    logger.info("%s", " ".join(cmd[1:]))
+    since_ms = int(time.time() * 1000) - 5000
+    started = time.monotonic()
+    proc = _run(cmd, repo, env)
+    seconds = round(time.monotonic() - started, 1)
+    output = (proc.stdout + "\n" + proc.stderr).strip()
+    for line in output.splitlines()[-30:]:
+        logger.info("%s | %s", cell, line)
+    if proc.returncode != 0:
+        raise CellFailed(failure_reason(output), seconds)
+    ran = _RAN.findall(proc.stdout + "\n" + proc.stderr)
+    rev = _experiment(repo, experiment, env)
+    metrics = _metrics(rev, EVAL_METRICS)
+    if not metrics:
+        raise CellFailed(f"experiment {experiment} has no {EVAL_METRICS}", seconds)
+    links, evaluate_link = _links(repo, experiment, rev["rev"], list(metrics), ran,
+                                  tracking_uri, since_ms)
+    logger.info("%s: %.0f s, ran %s", experiment, seconds, ", ".join(ran) or "nothing")
+    return CellResult(name=cell, experiment=experiment, metrics=metrics, run_links=links,
+                      evaluate_link=evaluate_link, exp_rev=rev["rev"],
+                      dataset=dataset_key(_metrics(rev, DATASET_METRICS)),
+                      stages_run=tuple(ran), seconds=seconds)
+
+
+def _previous(spec: TableSpec, path: Path) -> dict[str, CellResult]:
+    """The cells of an earlier ``<table>.csv`` (to keep rows not run this time)."""
+    if not path.is_file():
+        return {}
+    return results_from_csv(spec, path.read_text(encoding="utf-8"))
+
+
+@task(name="ablation-table", task_run_name="table-{spec.name}", cache_policy=NO_CACHE)
+def write_table(spec: TableSpec, results: dict[str, CellResult], repo: str
+                ) -> list[dict[str, Any]]:
+    """Write ``reports/ablation/<table>.md`` and ``.csv``; publish the Markdown."""
+    from components._atomic import write_text_atomic
+
+    folder = Path(repo) / REPORT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    now = {c.name: results[c.name] for c in spec.cells if c.name in results}
+    dataset = next((r.dataset for r in now.values() if r.dataset), "")
+    kept = {name: r for name, r in _previous(spec, folder / f"{spec.name}.csv").items()
+            if name not in now and (not dataset or r.dataset in ("", dataset))}
+    merged = {**kept, **now}
+    markdown = table_markdown(spec, merged, dataset=dataset)
+    write_text_atomic(folder / f"{spec.name}.md", markdown)
+    write_text_atomic(folder / f"{spec.name}.csv", table_csv(spec, merged))
+    create_markdown_artifact(
+        key=f"har-ablation-{spec.name}".replace("_", "-").lower(), markdown=markdown,
+        description=f"{spec.title}: one DVC experiment per cell, links to the MLflow runs",
+    )
+    return table_rows(spec, merged)
+
+
+@flow(name="har-ablate", log_prints=True)
+def har_ablate(
+    table: str = "all",
+    cells: list[str] | None = None,
+    repo: str = str(REPO_ROOT),
+    config: str = "conf/ablations.yaml",
+    dataset_config: str | None = None,
+) -> list[dict[str, Any]]:
+    """Fill the ablation tables: one DVC experiment per cell, then Markdown and CSV.
+
+    Args:
+        table: ``lift_net``, ``mei`` or ``all``.
+        cells: run only these cells (names in ``config``); the tables keep the
+            other cells' earlier rows.
+        repo: the repository (DVC project, with at least one git commit).
+        config: the tables' definition, relative to ``repo`` or absolute.
+        dataset_config: a ``conf/datasets/*.yaml`` whose sections every cell
+            sets (``-S``) before its own overrides; default: params.yaml as is.
+
+    Returns:
+        The tables' rows (see :func:`components.ablation.table_rows`).
+    """
+    from components.tracking.store import resolve_tracking_uri
+
+    logger = get_run_logger()
+    repo = str(Path(repo).resolve())
+    config_path = Path(config) if Path(config).is_absolute() else Path(repo) / config
+    spec = load_config(config_path)
+    tables, chosen = select(spec, table, cells)
+    if not _head(repo):
+        raise RuntimeError(f"{repo}: dvc exp run needs a git commit to start from "
+                           "(git add -A && git commit)")
+    base: dict[str, Any] = {}
+    if dataset_config:
+        from flows.params import load_dataset_config
+
+        path = Path(dataset_config)
+        base = load_dataset_config(path if path.is_absolute() else Path(repo) / path)
+    tracking_uri = resolve_tracking_uri(Path(repo))
+    logger.info("%d cell(s) for table(s) %s; MLflow at %s", len(chosen),
+                ", ".join(t.name for t in tables), tracking_uri)
+    results: dict[str, CellResult] = {}
+    for cell in chosen:
+        experiment = spec.experiment_name(cell.name)
+        state = run_cell(cell.name, experiment, set_params(base, cell.overrides), repo,
+                         tracking_uri, list(spec.targets), return_state=True)
+        if state.is_failed():
+            error = state.result(raise_on_failure=False)
+            message = str(error) if isinstance(error, BaseException) else (state.message or "")
+            seconds = getattr(error, "seconds", 0.0)
+            logger.warning("cell %s failed: %s", cell.name, message)
+            results[cell.name] = failed(cell.name, experiment, message or "failed", seconds)
+        else:
+            results[cell.name] = state.result()
+    rows: list[dict[str, Any]] = []
+    for table_spec in tables:
+        rows += write_table(spec.tables[table_spec.name], results, repo)
+    return rows
+
+
+if __name__ == "__main__":
+    har_ablate()
