@@ -57,7 +57,7 @@ def test_deployment_run_completes_the_whole_pipeline(deployed_run) -> None:
     client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
     for name in REGISTERED:
         champion = client.get_model_version_by_alias(name, "champion")
-        assert champion.version == "1", name
+        assert str(champion.version) == "1", name
     env = {k: v for k, v in project_env().items() if k != "MLFLOW_TRACKING_URI"}
     listed = subprocess.run([sys.executable, "-m", "components.tracking.champions"], cwd=repo,
                             env=env, capture_output=True, text=True, timeout=120)
