@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.ablation.config import CellSpec, TableSpec, override_value
+from components.data.manifest import dataset_labels
 
 OK, FAILED = "ok", "failed"
 _SHORT = 240  # characters of a failure reason in a Markdown cell (the CSV has it all)
@@ -194,10 +195,7 @@ def results_from_csv(spec: TableSpec, text: str) -> dict[str, CellResult]:
 
 def dataset_key(info: Mapping[str, Any]) -> str:
     """``<format>-<root folder>/split<N>`` of ``data/ingest/dataset.json`` (as evaluate's)."""
-    if not info:
-        return ""
-    root = str(info.get("root", "dataset")).rstrip("/").rsplit("/", 1)[-1] or "dataset"
-    return f"{info.get('format', 'unknown')}-{root}/split{info.get('split', 1)}"
+    return dataset_labels(dict(info))["key"] if info else ""
 
 
 _STAGE_FAILED = re.compile(r"failed to reproduce '([^']+)'")

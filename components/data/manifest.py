@@ -151,3 +151,16 @@ def read_dataset_info(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
+
+
+def dataset_labels(info: dict[str, Any]) -> dict[str, str]:
+    """How runs, results and the registry name a dataset, from its ``dataset.json``.
+
+    Returns:
+        ``dataset`` (``<format>-<root folder name>``), ``split`` (``split<N>``) and
+        ``key`` (``<dataset>/<split>``: champions are compared only on one key).
+    """
+    root = Path(str(info.get("root", "dataset"))).name or "dataset"
+    dataset = f"{info.get('format', 'unknown')}-{root}"
+    split = f"split{info.get('split', 1)}"
+    return {"dataset": dataset, "split": split, "key": f"{dataset}/{split}"}

@@ -67,3 +67,17 @@ def frame_indices(
             out.append(min(max(idx, 0), num_frames - 1))
         return out
     raise ValueError(f"unknown sampling strategy {sampling.strategy!r}")
+
+
+def thin_frames(frames: np.ndarray, indices: list[int], frame_stride: int, max_frames: int
+                ) -> tuple[np.ndarray, list[int]]:
+    """Every ``frame_stride``-th decoded frame, at most ``max_frames`` (0: no limit).
+
+    What ``har represent`` keeps of a decoded video (``represent.frame_stride`` and
+    ``represent.max_frames``); prediction keeps the same frames.
+    """
+    stride = max(1, int(frame_stride or 1))
+    frames, indices = frames[::stride], list(indices)[::stride]
+    if max_frames:
+        frames, indices = frames[:max_frames], indices[:max_frames]
+    return frames, indices

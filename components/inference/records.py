@@ -86,6 +86,7 @@ def represent_video_file(
         InputError: the file is missing, cannot be decoded, or is too short for a
             representation (names the file and the reason).
     """
+    from components.data.sampling import thin_frames
     from components.data.video import decode_frames
     from components.representations import RepresentationError
     from components.representations.kinds import compute
@@ -104,12 +105,9 @@ def represent_video_file(
                                    channels=3)
             if not result.ok or not len(result.frames):
                 raise InputError(path, f"cannot decode: {result.error or 'no frames'}")
-            frames, indices = result.frames, result.indices
-            stride, limit = int(params.get("frame_stride") or 1), int(params.get("max_frames")
-                                                                      or 0)
-            frames, indices = frames[::stride], indices[::stride]
-            if limit:
-                frames, indices = frames[:limit], indices[:limit]
+            frames, indices = thin_frames(result.frames, result.indices,
+                                          int(params.get("frame_stride") or 1),
+                                          int(params.get("max_frames") or 0))
             decoded[setting] = (np.ascontiguousarray(frames), indices)
             frames_decoded = max(frames_decoded, len(frames))
         frames, _ = decoded[setting]

@@ -27,13 +27,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from components._atomic import write_text_atomic
+from components.data.manifest import DATASET_FILE, dataset_labels, read_dataset_info
 from components.errors import InputError
 from components.stages._common import add_params_flag, stage_config
 
@@ -107,18 +107,16 @@ class Evaluation:
     """What ``evaluate`` computed (for the stage, the flow and tests)."""
 
     results: list = field(default_factory=list)
-    dataset: str = ""
+    labels: dict[str, str] = field(default_factory=dict)  # manifest.dataset_labels
     run_id: str = ""
     run_links: dict[str, str] = field(default_factory=dict)
     markdown: str = ""
     registered: str = ""
 
-
-def _dataset_key(ingest: Path) -> str:
-    info_path = ingest / "dataset.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    root = Path(str(info.get("root", "dataset"))).name or "dataset"
-    return f"{info.get('format', 'unknown')}-{root}/split{info.get('split', 1)}"
+    @property
+    def dataset(self) -> str:
+        """``<dataset>/<split>``: the key champions are compared on."""
+        return self.labels.get("key", "")
 
 
 def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, represent: Path,
@@ -159,8 +157,10 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
         metrics, matrix = score_metrics(fused)
         run_ids = {p: str(infos[p].get("mlflow_run_id", "")) for p in spec.parts}
         results.append(RowResult(spec, metrics, matrix, fused, run_ids))
-    dataset = _dataset_key(ingest)
-    evaluation = Evaluation(results=results, dataset=dataset)
+    info_path = ingest / DATASET_FILE
+    labels = dataset_labels(read_dataset_info(info_path) if info_path.is_file() else {})
+    dataset = labels["key"]
+    evaluation = Evaluation(results=results, labels=labels)
     if track:
         _track(evaluation, cfg, root, models)
     chance = 1.0 / len(results[0].scores.classes)
@@ -211,13 +211,13 @@ def _track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path
     from components.tracking.links import run_url
 
     setup_tracking(root, cfg.experiment)
-    dataset, split = evaluation.dataset.rsplit("/", 1)
-    tags = standard_tags(job="evaluate", model="all", dataset=dataset, split=split,
-                         stage="evaluate")
+    labels = evaluation.labels
+    tags = standard_tags(job="evaluate", model="all", dataset=labels["dataset"],
+                         split=labels["split"], stage="evaluate")
     # `dvc exp run` names its experiment in DVC_EXP_NAME: har ablate finds the run by it.
     if os.environ.get("DVC_EXP_NAME"):
         tags["har.dvc_exp"] = os.environ["DVC_EXP_NAME"]
-    with training_run(run_name("evaluate", "all", dataset), experiment=cfg.experiment,
+    with training_run(run_name("evaluate", "all", labels["dataset"]), experiment=cfg.experiment,
                       tags=tags, params={"evaluate": cfg},
                       description="har evaluate: video-level results of every model") as run:
         evaluation.run_id = run.run_id

@@ -88,6 +88,7 @@ class VideoOutcome:
 
 def represent_video(job: VideoJob, kind: str, cfg: RepresentConfig) -> VideoOutcome:
     """Decode one video and compute ``kind``; errors come back as data, never raised."""
+    from components.data.sampling import thin_frames
     from components.data.video import decode_frames
     from components.representations import RepresentationError
     from components.representations.kinds import compute
@@ -98,11 +99,8 @@ def represent_video(job: VideoJob, kind: str, cfg: RepresentConfig) -> VideoOutc
     )
     if not result.ok:
         return VideoOutcome(job.position, job.key, None, {}, result.error, len(result.frames))
-    frames, indices = result.frames, result.indices
-    if cfg.frame_stride > 1:
-        frames, indices = frames[:: cfg.frame_stride], indices[:: cfg.frame_stride]
-    if cfg.max_frames:
-        frames, indices = frames[: cfg.max_frames], indices[: cfg.max_frames]
+    frames, indices = thin_frames(result.frames, result.indices, cfg.frame_stride,
+                                  cfg.max_frames)
     try:
         array, meta = compute(kind, np.ascontiguousarray(frames), cfg.kind_params())
     except RepresentationError as exc:

@@ -47,6 +47,7 @@ from typing import Any
 
 from components._atomic import write_text_atomic
 from components._hashing import file_sha256
+from components.data.manifest import dataset_labels
 from components.errors import ConfigError, HarError, InputError
 from components.training.checkpoint import (
     META_FILE,
@@ -247,14 +248,6 @@ def _teacher(cfg: StudentConfig, data: JobData, root: Path) -> tuple[TeacherPlan
     return TeacherPlan(ModelPlan(info["model"], dict(info["model_kwargs"])), weights), info
 
 
-def _dataset_labels(data: JobData) -> dict[str, str]:
-    info = data.dataset_info
-    root = Path(str(info.get("root", "dataset"))).name or "dataset"
-    dataset = f"{info.get('format', 'unknown')}-{root}"
-    split = f"split{info.get('split', 1)}"
-    return {"dataset": dataset, "split": split, "key": f"{dataset}/{split}"}
-
-
 def _model_label(job: str, plan: ModelPlan, cfg: JobConfig) -> str:
     if job == "student":
         return f"lift_net-n{plan.kwargs.get('depth', 'small')}-{cfg.input}"
@@ -338,7 +331,7 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
         storage = settings.storage_path
         if _is_local(storage) and not Path(_local_path(storage)).is_absolute():
             storage = str((root / _local_path(storage)).resolve())
-    labels = _dataset_labels(data)
+    labels = dataset_labels(data.dataset_info)
     labels["model"] = _model_label(job, model, cfg)
     return Prepared(request=request, config=cfg, data=data, plan=plan, fingerprint=fingerprint,
                     run_name=run_name, storage_path=storage, labels=labels)
@@ -492,6 +485,12 @@ def _model_info(prepared: Prepared) -> dict[str, Any]:
     }
 
 
+def _output_name_dir(request: TrainRequest, parent: Path) -> Path:
+    """``<root>/<parent>/<job>``, or ``<job>_<variant>`` for a variant (``student_nokd``)."""
+    assert request.outputs is not None
+    return request.repo_root.resolve() / parent / (request.outputs.name or request.job)
+
+
 def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float) -> tuple[str,
                                                                                           Any]:
     """Log the model as a video model (an MLflow pyfunc model: video paths in, top-5
@@ -512,8 +511,7 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
     name = REGISTERED_NAMES[job]
     written = None
     if request.outputs is not None:
-        folder = request.repo_root.resolve() / request.outputs.models / \
-            (request.outputs.name or job)
+        folder = _output_name_dir(request, request.outputs.models)
         try:
             info = out.read_model_info(folder)
         except InputError:
@@ -542,8 +540,8 @@ def _write_outputs(prepared: Prepared, state: Mapping[str, Any], metrics: Mappin
     assert request.outputs is not None
     root = request.repo_root.resolve()
     info = {**_model_info(prepared), "mlflow_run_id": run_id}
-    job = request.outputs.name or request.job  # a variant writes under its own name
-    out.write_model(root / request.outputs.models / job, state["model"], info)
+    job = request.outputs.name or request.job
+    out.write_model(_output_name_dir(request, request.outputs.models), state["model"], info)
     out.write_metrics(root / request.outputs.metrics / f"{job}.json", metrics)
     plots = root / request.outputs.plots
     out.write_history(plots / f"{job}.csv", state["history"])

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from components.training.augment import MixedTargets
+from components.training.checkpoint import unwrap_model
 from components.training.losses import classification_loss, distillation_loss
 
 
@@ -87,7 +88,7 @@ class DistillTask(ClassifierTask):
         logits, features = super().forward(model, inputs)
         self._h1 = None
         if self.h1_from_student_trunk:
-            trunk = getattr(getattr(model, "module", model), "last_trunk_features", None)
+            trunk = getattr(unwrap_model(model), "last_trunk_features", None)
             if trunk is not None:
                 self._h1 = trunk.float().mean(dim=(2, 3, 4))
         return logits, features
