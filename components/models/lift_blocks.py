@@ -121,6 +121,21 @@ class FourierEnhancement(nn.Module):
         return out.real.to(dtype)
 
 
+def init_branch_norms(module: nn.Module, gain: float) -> None:
+    """Set the weight of every residual branch's LayerNorm (``x + LN(f(x))``) to ``gain``.
+
+    The papers leave initialisation open. PyTorch's default (1) makes every branch
+    add a unit-variance term from the first step, which buries the incoming features
+    under random ones after a few blocks; 0 makes each block the identity at first
+    (as zero-initialised residual branches do in ResNets and LayerScale does in
+    CaiT), so the fused sequence starts as the luminous features and the branches
+    grow in as they learn.
+    """
+    for sub in module.modules():
+        if isinstance(sub, nn.LayerNorm) and sub.elementwise_affine:
+            nn.init.constant_(sub.weight, gain)
+
+
 class LiftBlock(nn.Module):
     """One LIFT + Critic + Fusion repetition (LIFT-Net stacks N of them).
 
@@ -144,12 +159,15 @@ class LiftBlock(nn.Module):
         mlp_ratio: float = 4.0,
         fourier_mlp_ratio: float = 1.0,
         dropout: float = 0.0,
+        branch_init: float = 1.0,
     ) -> None:
         super().__init__()
         self.lift = LiftModule(embed_dim, num_heads, dropout)
         self.critic = CriticModule(embed_dim, num_heads, mlp_ratio, dropout)
         self.fusion = CrossAttentionFusion(embed_dim, num_heads, dropout)
         self.fourier = FourierEnhancement(embed_dim, fourier_mlp_ratio, dropout)
+        if branch_init != 1.0:
+            init_branch_norms(self, branch_init)
 
     def forward(
         self, main: torch.Tensor, luminous: torch.Tensor

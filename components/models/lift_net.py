@@ -22,7 +22,7 @@ from torch import nn
 from components.models._registry import register_model
 from components.models.lift_blocks import LiftBlock
 from components.models.partial_vit import PartialViT
-from components.models.teacher import VIDEO_ARCHS, VideoArch, VideoTrunk
+from components.models.teacher import TORCHVISION_WIDTH, VIDEO_ARCHS, VideoArch, VideoTrunk
 from components.models.weights import (
     LoadReport,
     load_pretrained,
@@ -61,10 +61,10 @@ class LiftNet(nn.Module):
           ▼                                        ▼
         Partial ViT: patch embed, CLS, pos       R(2+1)D or R3D trunk = the teacher's
           embed, first vit_blocks blocks; one      (frozen unless train_luminous_trunk)
-          weight set for every frame               │ (B, 512, ceil(T/8), H/16, W/16)
-          │ CLS token per frame (B*T, D)           ▼
-          ▼                                      AdaptiveAvgPool3d((T,1,1)) -> (B,T,512)
-        MLP (D -> E), LayerNorm -> (B,T,E)       Linear (512 -> E)          -> (B,T,E)
+          weight set for every frame               │ (B, F, ceil(T/8), H/16, W/16)
+          │ CLS token per frame (B*T, D)           ▼ F = 8 * luminous_width (512: torchvision)
+          ▼                                      AdaptiveAvgPool3d((T,1,1)) -> (B,T,F)
+        MLP (D -> E), LayerNorm -> (B,T,E)       Linear (F -> E)            -> (B,T,E)
           │ H_main                                 │ H_lum
         ╔═╪═══════ LiftBlock, repeated N times (small 4, medium 6, large 8) ═══════╗
         ║ ▼                                        ▼                               ║
@@ -80,14 +80,14 @@ class LiftNet(nn.Module):
           ▼
         mean over T -> pooled (B,E)
           ├─► head: Linear(E,H), GELU, BatchNorm1d(H), Dropout, Linear(H,K) -> logits
-          └─► h2 = h2_proj(pooled): Linear(E, 512) if E != 512, else identity
+          └─► h2 = h2_proj(pooled): Linear(E, F) if E != F, else identity
 
     h2 and the teacher's h1: the distillation loss is ``L1(h2, h1)``. The pooled
     Main-Stream feature has width E; when E differs from ``teacher_feature_dim``
-    (512 for r2plus1d_18 / r3d_18) a learned ``nn.Linear(E, 512)`` projects the
-    *student* feature up/down to the teacher's width (the teacher is never
-    changed); when they are equal the projection is the identity.
-    ``teacher_feature_dim=None`` gives h2 = pooled (no projection).
+    (by default the trunk's feature width F: 512 for torchvision's r2plus1d_18 /
+    r3d_18) a learned ``nn.Linear(E, F)`` projects the *student* feature to the
+    teacher's width (the teacher is never changed); when they are equal the
+    projection is the identity.
 
     The trunk halves time three times, so it yields ceil(T/8) steps; pooling them
     to exactly T tokens (adaptive pooling repeats steps) keeps the luminous and
@@ -108,10 +108,14 @@ class LiftNet(nn.Module):
         head_hidden: Hidden width of the head; default E.
         luminous_arch: ``"r2plus1d_18"`` (paper) or ``"r3d_18"`` (ablation): the teacher's.
         luminous_in_channels: 3 (gamma-corrected RGB) or 2 (optical flow).
+        luminous_width: the trunk's width (the teacher's; 64 is torchvision's).
         train_luminous_trunk: Whether the trunk trains further (default frozen: no
             gradients, BatchNorm kept in eval mode).
-        teacher_feature_dim: Width of the teacher's h1 (None: no projection).
+        teacher_feature_dim: Width of the teacher's h1 (None: the trunk's, 8 * luminous_width).
         dropout: Dropout in attention, MLPs and before the last head layer.
+        branch_init: initial weight of the blocks' residual-branch LayerNorms (1:
+            PyTorch's default; 0: every block starts as the identity, see
+            :func:`components.models.lift_blocks.init_branch_norms`).
         vit_kwargs: Extra timm constructor arguments for the ViT (e.g. a narrow
             ``embed_dim`` for tests).
 
@@ -137,9 +141,11 @@ class LiftNet(nn.Module):
         head_hidden: int | None = None,
         luminous_arch: VideoArch = "r2plus1d_18",
         luminous_in_channels: int = 3,
+        luminous_width: int = TORCHVISION_WIDTH,
         train_luminous_trunk: bool = False,
-        teacher_feature_dim: int | None = 512,
+        teacher_feature_dim: int | None = None,
         dropout: float = 0.0,
+        branch_init: float = 1.0,
         vit_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -158,7 +164,7 @@ class LiftNet(nn.Module):
         self.main_mlp = Mlp(vit_dim, embed_dim, embed_dim, act_layer=nn.GELU, drop=dropout)
         self.main_norm = nn.LayerNorm(embed_dim)
         # Luminous pathway: the teacher's trunk, pooled to one token per frame, projected.
-        self.luminous_trunk = VideoTrunk(luminous_arch, luminous_in_channels)
+        self.luminous_trunk = VideoTrunk(luminous_arch, luminous_in_channels, luminous_width)
         self.luminous_in_channels = luminous_in_channels
         self.luminous_proj = nn.Linear(self.luminous_trunk.feature_dim, embed_dim)
         self.train_luminous_trunk = bool(train_luminous_trunk)
@@ -166,7 +172,7 @@ class LiftNet(nn.Module):
         self.last_trunk_features: torch.Tensor | None = None
         self.luminous_trunk.requires_grad_(self.train_luminous_trunk)
         self.blocks = nn.ModuleList(
-            LiftBlock(embed_dim, num_heads, mlp_ratio, fourier_mlp_ratio, dropout)
+            LiftBlock(embed_dim, num_heads, mlp_ratio, fourier_mlp_ratio, dropout, branch_init)
             for _ in range(self.depth)
         )
         hidden = int(head_hidden or embed_dim)
@@ -177,10 +183,10 @@ class LiftNet(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(hidden, num_classes),
         )
-        self.teacher_feature_dim = teacher_feature_dim
+        self.teacher_feature_dim = int(teacher_feature_dim or self.luminous_trunk.feature_dim)
         self.h2_proj: nn.Module = (
-            nn.Linear(embed_dim, teacher_feature_dim)
-            if teacher_feature_dim is not None and teacher_feature_dim != embed_dim
+            nn.Linear(embed_dim, self.teacher_feature_dim)
+            if self.teacher_feature_dim != embed_dim
             else nn.Identity()
         )
 
@@ -209,11 +215,11 @@ class LiftNet(nn.Module):
                 f"got shape {tuple(luminous.shape)}"
             )
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.train_luminous_trunk):
-            features = self.luminous_trunk(luminous)  # (B, 512, T', H', W')
+            features = self.luminous_trunk(luminous)  # (B, F, T', H', W')
         # A frozen trunk copied from the teacher computes exactly the teacher's feature
         # map: distillation reads h1 from it instead of running the teacher again.
         self.last_trunk_features = None if self.train_luminous_trunk else features.detach()
-        pooled = F.adaptive_avg_pool3d(features, (steps, 1, 1)).flatten(2)  # (B, 512, steps)
+        pooled = F.adaptive_avg_pool3d(features, (steps, 1, 1)).flatten(2)  # (B, F, steps)
         return self.luminous_proj(pooled.transpose(1, 2))
 
     def forward_features(self, main_frames: torch.Tensor, luminous: torch.Tensor) -> torch.Tensor:
@@ -244,7 +250,7 @@ class LiftNet(nn.Module):
         Args:
             teacher: A :class:`~components.models.teacher.VideoTeacher` (or trunk), its
                 state dict, or a checkpoint file of it. Its ``fc.*`` head is ignored;
-                every trunk tensor must fit exactly (same architecture and input
+                every trunk tensor must fit exactly (same architecture, width and input
                 channels), or nothing is loaded.
 
         Returns:
@@ -257,10 +263,13 @@ class LiftNet(nn.Module):
         if isinstance(teacher, nn.Module):
             arch = getattr(teacher, "arch", None)
             channels = getattr(teacher, "in_channels", None)
-            if arch != self.luminous_trunk.arch or channels != self.luminous_in_channels:
+            width = getattr(teacher, "width", None)
+            if (arch, channels, width) != (self.luminous_trunk.arch, self.luminous_in_channels,
+                                           self.luminous_trunk.width):
                 raise ValueError(
-                    f"teacher is {arch} with {channels} input channels; the luminous pathway is "
-                    f"{self.luminous_trunk.arch} with {self.luminous_in_channels}"
+                    f"teacher is {arch} of width {width} with {channels} input channels; the "
+                    f"luminous pathway is {self.luminous_trunk.arch} of width "
+                    f"{self.luminous_trunk.width} with {self.luminous_in_channels}"
                 )
             state, source = teacher.state_dict(), f"<{type(teacher).__name__} {arch}>"
         elif isinstance(teacher, str | Path):
@@ -299,9 +308,11 @@ def lift_net(
     head_hidden: int | None = None,
     luminous_arch: VideoArch = "r2plus1d_18",
     luminous_in_channels: int = 3,
+    luminous_width: int = TORCHVISION_WIDTH,
     train_luminous_trunk: bool = False,
-    teacher_feature_dim: int | None = 512,
+    teacher_feature_dim: int | None = None,
     dropout: float = 0.0,
+    branch_init: float = 1.0,
     vit_kwargs: Mapping[str, Any] | None = None,
     vit_pretrained_path: str | Path | None = None,
     teacher_path: str | Path | None = None,
@@ -328,9 +339,11 @@ def lift_net(
         head_hidden=head_hidden,
         luminous_arch=luminous_arch,
         luminous_in_channels=luminous_in_channels,
+        luminous_width=luminous_width,
         train_luminous_trunk=train_luminous_trunk,
         teacher_feature_dim=teacher_feature_dim,
         dropout=dropout,
+        branch_init=branch_init,
         vit_kwargs=vit_kwargs,
     )
     if vit_pretrained_path is not None:

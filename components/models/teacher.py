@@ -11,6 +11,11 @@ Layout follows torchvision's video models: clips are float32
 IG65M weights converted to torchvision naming) load directly from a local
 file. The trunk halves time three times (stages 2-4: T -> ceil(T/8)) and space
 four times (stem and stages 2-4: H -> H/16).
+
+``width`` scales every stage's channels (stages ``width * (1, 2, 4, 8)``) and keeps
+the block structure: 64 is torchvision's network (the paper preset, which
+Kinetics-400 weights fit); the CPU demo preset uses 16 (about 1/16 of the
+multiply-adds and parameters).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Literal
 
 import torch
 from torch import nn
-from torchvision.models import video as tv_video
+from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D, Conv3DSimple
 
 from components.models._registry import register_model
 from components.models.weights import (
@@ -32,8 +37,37 @@ from components.models.weights import (
 
 VideoArch = Literal["r2plus1d_18", "r3d_18"]
 VIDEO_ARCHS: tuple[str, ...] = ("r2plus1d_18", "r3d_18")
-#: Width of the pooled trunk feature (h1) for the 18-layer video ResNets.
-TRUNK_FEATURE_DIM = 512
+#: torchvision's stem/first-stage width; the pooled trunk feature (h1) is 8x the width.
+TORCHVISION_WIDTH = 64
+#: Width of the pooled trunk feature (h1) of torchvision's 18-layer video ResNets.
+TRUNK_FEATURE_DIM = 8 * TORCHVISION_WIDTH
+
+
+def _stem(arch: str, in_channels: int, width: int) -> nn.Sequential:
+    """torchvision's stems at ``width`` output channels (R(2+1)D: a (1,7,7) spatial
+    then a (3,1,1) temporal convolution with 45 mid channels at width 64)."""
+    if arch == "r3d_18":
+        return nn.Sequential(
+            nn.Conv3d(in_channels, width, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
+            nn.BatchNorm3d(width), nn.ReLU(inplace=True))
+    mid = max(1, round(45 * width / TORCHVISION_WIDTH))
+    return nn.Sequential(
+        nn.Conv3d(in_channels, mid, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False),
+        nn.BatchNorm3d(mid), nn.ReLU(inplace=True),
+        nn.Conv3d(mid, width, (3, 1, 1), (1, 1, 1), (1, 0, 0), bias=False),
+        nn.BatchNorm3d(width), nn.ReLU(inplace=True))
+
+
+def _stage(conv: type[nn.Module], inplanes: int, planes: int, stride: int) -> nn.Sequential:
+    """Two torchvision BasicBlocks (the 18-layer depth), the first one striding."""
+    downsample = None
+    if stride != 1 or inplanes != planes:
+        downsample = nn.Sequential(
+            nn.Conv3d(inplanes, planes, kernel_size=1,
+                      stride=conv.get_downsample_stride(stride), bias=False),  # type: ignore[attr-defined]
+            nn.BatchNorm3d(planes))
+    return nn.Sequential(BasicBlock(inplanes, planes, conv, stride, downsample),
+                         BasicBlock(planes, planes, conv))
 
 
 class VideoTrunk(nn.Module):
@@ -42,36 +76,40 @@ class VideoTrunk(nn.Module):
     Args:
         arch: ``"r2plus1d_18"`` (factorised (2+1)D convolutions) or ``"r3d_18"`` (full 3D).
         in_channels: 3 for (gamma-corrected) RGB, 2 for optical flow (x, y).
+        width: channels of the stem and first stage; stages are ``width * (1, 2, 4, 8)``
+            (64: torchvision's network, the paper preset).
 
     Shapes:
-        ``forward``: (B, in_channels, T, H, W) float32 -> (B, 512, ceil(T/8), H/16, W/16).
+        ``forward``: (B, in_channels, T, H, W) float32 ->
+        (B, 8 * width, ceil(T/8), H/16, W/16).
     """
 
-    def __init__(self, arch: VideoArch = "r2plus1d_18", in_channels: int = 3) -> None:
+    def __init__(self, arch: VideoArch = "r2plus1d_18", in_channels: int = 3,
+                 width: int = TORCHVISION_WIDTH) -> None:
         super().__init__()
         if arch not in VIDEO_ARCHS:
             raise ValueError(f"arch must be one of {VIDEO_ARCHS}, got {arch!r}")
         if in_channels < 1:
             raise ValueError(f"in_channels must be positive, got {in_channels}")
-        net = getattr(tv_video, arch)(weights=None)
+        if isinstance(width, bool) or int(width) < 1:
+            raise ValueError(f"width must be a positive int, got {width!r}")
+        width = int(width)
+        conv = Conv2Plus1D if arch == "r2plus1d_18" else Conv3DSimple
         self.arch = arch
         self.in_channels = in_channels
-        self.feature_dim = TRUNK_FEATURE_DIM
-        self.stem = net.stem
-        self.layer1, self.layer2 = net.layer1, net.layer2
-        self.layer3, self.layer4 = net.layer3, net.layer4
-        if in_channels != 3:
-            old = self.stem[0]
-            new = nn.Conv3d(
-                in_channels,
-                old.out_channels,
-                kernel_size=old.kernel_size,
-                stride=old.stride,
-                padding=old.padding,
-                bias=False,
-            )
-            nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")
-            self.stem[0] = new
+        self.width = width
+        self.feature_dim = 8 * width
+        self.stem = _stem(arch, in_channels, width)
+        self.layer1 = _stage(conv, width, width, 1)
+        self.layer2 = _stage(conv, width, 2 * width, 2)
+        self.layer3 = _stage(conv, 2 * width, 4 * width, 2)
+        self.layer4 = _stage(conv, 4 * width, 8 * width, 2)
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm3d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
 
     def features(self, clip: torch.Tensor) -> torch.Tensor:
         """(B, C, T, H, W) -> (B, 512, T', H', W') feature map."""
@@ -134,12 +172,13 @@ class VideoTeacher(VideoTrunk):
         num_classes: Number of action classes.
         arch: ``"r2plus1d_18"`` (the paper's teacher) or ``"r3d_18"`` (ablation).
         in_channels: 3 for gamma-corrected RGB, 2 for optical flow.
+        width: trunk width (64: torchvision's; see :class:`VideoTrunk`).
         dropout: Dropout on h1 before the classifier (0 = none, as in torchvision).
 
     Shapes:
         ``forward``: clip (B, C, T, H, W) float32, any T >= 1 and H, W >= 16 ->
-        ``(logits (B, num_classes), h1 (B, 512))``, where h1 is the pooled vector
-        the classifier reads (the feature LIFT-Net's distillation loss matches).
+        ``(logits (B, num_classes), h1 (B, 8 * width))``, where h1 is the pooled
+        vector the classifier reads.
     """
 
     def __init__(
@@ -147,9 +186,10 @@ class VideoTeacher(VideoTrunk):
         num_classes: int,
         arch: VideoArch = "r2plus1d_18",
         in_channels: int = 3,
+        width: int = TORCHVISION_WIDTH,
         dropout: float = 0.0,
     ) -> None:
-        super().__init__(arch=arch, in_channels=in_channels)
+        super().__init__(arch=arch, in_channels=in_channels, width=width)
         if num_classes < 1:
             raise ValueError(f"num_classes must be positive, got {num_classes}")
         self.num_classes = num_classes
@@ -160,7 +200,7 @@ class VideoTeacher(VideoTrunk):
         nn.init.zeros_(self.fc.bias)
 
     def forward(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
-        """clip (B, C, T, H, W) -> (logits (B, num_classes), h1 (B, 512))."""
+        """clip (B, C, T, H, W) -> (logits (B, num_classes), h1 (B, 8 * width))."""
         h1 = self.avgpool(self.features(clip)).flatten(1)
         return self.fc(self.dropout(h1)), h1
 
@@ -183,10 +223,12 @@ def _build_teacher(
     arch: VideoArch,
     num_classes: int,
     in_channels: int,
+    width: int,
     dropout: float,
     pretrained_path: str | Path | None,
 ) -> VideoTeacher:
-    model = VideoTeacher(num_classes, arch=arch, in_channels=in_channels, dropout=dropout)
+    model = VideoTeacher(num_classes, arch=arch, in_channels=in_channels, width=width,
+                         dropout=dropout)
     if pretrained_path is not None:
         load_pretrained(model, pretrained_path)
     return model
@@ -196,22 +238,24 @@ def r2plus1d_18(
     *,
     num_classes: int,
     in_channels: int = 3,
+    width: int = TORCHVISION_WIDTH,
     dropout: float = 0.0,
     pretrained_path: str | Path | None = None,
 ) -> VideoTeacher:
-    """R(2+1)D-18 teacher: clip (B, C, T, H, W) -> (logits, h1 (B, 512))."""
-    return _build_teacher("r2plus1d_18", num_classes, in_channels, dropout, pretrained_path)
+    """R(2+1)D-18 teacher: clip (B, C, T, H, W) -> (logits, h1 (B, 8 * width))."""
+    return _build_teacher("r2plus1d_18", num_classes, in_channels, width, dropout, pretrained_path)
 
 
 def r3d_18(
     *,
     num_classes: int,
     in_channels: int = 3,
+    width: int = TORCHVISION_WIDTH,
     dropout: float = 0.0,
     pretrained_path: str | Path | None = None,
 ) -> VideoTeacher:
-    """R3D-18 teacher (ablation): clip (B, C, T, H, W) -> (logits, h1 (B, 512))."""
-    return _build_teacher("r3d_18", num_classes, in_channels, dropout, pretrained_path)
+    """R3D-18 teacher (ablation): clip (B, C, T, H, W) -> (logits, h1 (B, 8 * width))."""
+    return _build_teacher("r3d_18", num_classes, in_channels, width, dropout, pretrained_path)
 
 
 register_model("r2plus1d_18", r2plus1d_18, family="video")

@@ -15,48 +15,20 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.config import from_mapping, load_params
 from components.errors import ConfigError
+from components.models.presets import (
+    DEFAULT_CONFIG,
+    ModelEntry,
+    ModelsConfig,
+    Preset,
+    load_models_config,
+)
 
-DEFAULT_CONFIG = Path("conf/models.yaml")
 PRESETS = ("demo", "paper")
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One row of a preset: a registered model, its arguments and its input shapes.
-
-    Attributes:
-        name: Label in the table.
-        model: Registered builder name (``components.models.list_models()``).
-        inputs: One shape per forward argument, without the batch axis.
-        kwargs: Builder arguments (``num_classes`` comes from the preset).
-    """
-
-    name: str
-    model: str
-    inputs: list[list[int]]
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A set of models at one family of input sizes (``demo`` or ``paper``)."""
-
-    num_classes: int
-    models: list[ModelEntry]
-
-
-@dataclass(frozen=True)
-class ModelsConfig:
-    """``conf/models.yaml``: presets, and network name -> local weight file (or None)."""
-
-    presets: dict[str, Preset]
-    pretrained: dict[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -70,58 +42,6 @@ class Row:
     params_trainable: int
     flops: int
     pretrained: str
-
-
-def load_models_config(path: str | Path = DEFAULT_CONFIG) -> ModelsConfig:
-    """Read and check ``conf/models.yaml``.
-
-    Raises:
-        ConfigError: The file is missing or malformed, a model name is unknown, or an
-            input shape is not a list of positive integers.
-    """
-    from components.models import list_models
-
-    path = Path(path)
-    data = load_params(path)
-    unknown = sorted(set(data) - {"presets", "pretrained"})
-    if unknown:
-        raise ConfigError(path, f"unknown top-level key(s) {unknown}; known: presets, pretrained")
-    raw_presets = data.get("presets") or {}
-    if not isinstance(raw_presets, Mapping) or not raw_presets:
-        raise ConfigError(path, "'presets' must be a non-empty mapping of preset name -> preset")
-    presets: dict[str, Preset] = {}
-    known = set(list_models())
-    for preset_name, raw in raw_presets.items():
-        where = f"presets.{preset_name}"
-        if not isinstance(raw, Mapping):
-            raise ConfigError(path, f"{where} must be a mapping with num_classes and models")
-        preset = from_mapping(Preset, raw, source=path, where=where)
-        if preset.num_classes < 1:
-            raise ConfigError(path, f"{where}.num_classes must be positive")
-        for i, entry in enumerate(preset.models):
-            at = f"{where}.models[{i}] ({entry.name})"
-            if entry.model not in known:
-                raise ConfigError(
-                    path, f"{at}: unknown model {entry.model!r}; known: {', '.join(sorted(known))}"
-                )
-            if not entry.inputs or any(
-                not shape or any(d < 1 for d in shape) for shape in entry.inputs
-            ):
-                raise ConfigError(path, f"{at}: inputs must be non-empty lists of positive sizes")
-            if "num_classes" in entry.kwargs:
-                raise ConfigError(path, f"{at}: num_classes is set per preset, not per model")
-        presets[str(preset_name)] = preset
-    raw_pretrained = data.get("pretrained") or {}
-    if not isinstance(raw_pretrained, Mapping):
-        raise ConfigError(path, "'pretrained' must be a mapping of network name -> file or null")
-    pretrained: dict[str, str | None] = {}
-    for key, value in raw_pretrained.items():
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(
-                path, f"pretrained.{key}: expected a file path or null, got {value!r}"
-            )
-        pretrained[str(key)] = value
-    return ModelsConfig(presets=presets, pretrained=pretrained)
 
 
 def weight_files(kwargs: Mapping[str, Any]) -> list[str]:
@@ -140,27 +60,70 @@ def _shape(shape: Sequence[int]) -> str:
     return "x".join(str(d) for d in shape)
 
 
+def job_inputs(job: str, section: Mapping[str, Any], teacher_width: int | None = None
+               ) -> tuple[list[list[int]], dict[str, Any]]:
+    """(input shapes, data-dependent builder arguments) of a training job, from its
+    params.yaml section: the sizes it really trains at."""
+    height, width = int(section.get("height", 32)), int(section.get("width", 32))
+    channels = 2 if section.get("input") == "flow" else 3
+    clip = int(section.get("clip_len", 8))
+    if job == "teacher":
+        return [[channels, clip, height, width]], {"in_channels": channels}
+    if job == "student":
+        extra: dict[str, Any] = {"img_size": height if height == width else (height, width),
+                                 "luminous_in_channels": channels}
+        if teacher_width:
+            extra["luminous_width"] = teacher_width
+        return [[clip, 3, height, width], [channels, clip, height, width]], extra
+    return [[3, height, width]], {}
+
+
+def preset_entries(preset: Preset, params: Mapping[str, Any] | None
+                   ) -> list[tuple[ModelEntry, dict[str, Any]]]:
+    """Every row of ``preset`` with its builder arguments (``num_classes`` included).
+
+    A job row builds what ``har train --job <job>`` builds: the job section's model
+    (or the preset's), the preset's arguments under the section's ``model_kwargs``,
+    at the section's frame size and clip length.
+    """
+    out = []
+    teacher = preset.jobs.get("teacher", "")
+    teacher_width = preset.networks.get(teacher, {}).get("width") if teacher else None
+    for entry in preset.models:
+        model = entry.model or preset.jobs.get(entry.job, "")
+        kwargs = preset.kwargs_of(model, entry.kwargs)
+        inputs = entry.inputs
+        if entry.job and not inputs:
+            section = dict((params or {}).get(f"train_{entry.job}") or {})
+            model = section.get("model") or model
+            kwargs = preset.kwargs_of(model, {**entry.kwargs,
+                                              **(section.get("model_kwargs") or {})})
+            inputs, extra = job_inputs(entry.job, section, teacher_width)
+            kwargs.update(extra)
+        out.append((ModelEntry(entry.name, model, inputs, kwargs, entry.job),
+                    {**kwargs, "num_classes": preset.num_classes}))
+    return out
+
+
 def measure_preset(
     config: ModelsConfig,
     preset_name: str,
     only: Sequence[str] = (),
     device: str = "meta",
     source: str | Path = DEFAULT_CONFIG,
+    params: Mapping[str, Any] | None = None,
 ) -> list[Row]:
-    """Build and measure every model of a preset (or the ``only`` ones)."""
+    """Build and measure every model of a preset (or the ``only`` ones); job rows at the
+    sizes of ``params`` (params.yaml)."""
     from components.models import create_model, measure, resolve_pretrained
 
-    if preset_name not in config.presets:
-        raise ConfigError(
-            source, f"no preset {preset_name!r}; known: {', '.join(sorted(config.presets))}"
-        )
-    preset = config.presets[preset_name]
-    entries = [e for e in preset.models if not only or e.name in only or e.model in only]
+    preset = config.preset(preset_name, source)
+    entries = [(e, kw) for e, kw in preset_entries(preset, params)
+               if not only or e.name in only or e.model in only or e.job in only]
     if only and not entries:
         raise ConfigError(source, f"no model of preset {preset_name!r} matches {list(only)}")
     rows = []
-    for entry in entries:
-        kwargs = dict(entry.kwargs, num_classes=preset.num_classes)
+    for entry, kwargs in entries:
         files = weight_files(resolve_pretrained(entry.model, kwargs, config.pretrained))
         shown = ", ".join(f + ("" if Path(f).is_file() else " (missing)") for f in files) or "-"
         try:
@@ -239,7 +202,7 @@ def check_pretrained(config: ModelsConfig, preset_name: str, only: Sequence[str]
     """
     from components.models import create_model, resolve_pretrained
 
-    preset = config.presets[preset_name]
+    preset = config.preset(preset_name)
     summaries: list[str] = []
 
     class _Collect(logging.Handler):
@@ -252,12 +215,12 @@ def check_pretrained(config: ModelsConfig, preset_name: str, only: Sequence[str]
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        for entry in preset.models:
+        for entry, built in preset_entries(preset, None):
             if only and entry.name not in only and entry.model not in only:
                 continue
-            kwargs = resolve_pretrained(
-                entry.model, dict(entry.kwargs, num_classes=preset.num_classes), config.pretrained
-            )
+            if not entry.inputs:  # a job row without params: its own arguments
+                continue
+            kwargs = resolve_pretrained(entry.model, built, config.pretrained)
             if weight_files(kwargs):
                 summaries.append(f"{entry.name}:")
                 create_model(entry.model, **kwargs)
@@ -280,6 +243,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=DEFAULT_CONFIG,
         help=f"model presets file (default {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--params", type=Path, default=Path("params.yaml"),
+        help="parameter file whose train_<job> sections size the job rows (default params.yaml)",
     )
     parser.add_argument(
         "--format", choices=("text", "markdown"), default="text", help="table format (default text)"
@@ -310,12 +277,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the table of the chosen preset; 0 on success."""
     from components._atomic import write_text_atomic
+    from components.config import load_params
 
     config = load_models_config(args.config)
-    rows = measure_preset(config, args.preset, args.only, args.device, source=args.config)
+    params = load_params(args.params) if args.params.is_file() else None
+    rows = measure_preset(config, args.preset, args.only, args.device, source=args.config,
+                          params=params)
+    sizes = f"job rows at the sizes of {args.params}" if params else "no params file"
     title = (
-        f"har models: preset '{args.preset}' from {args.config}; per clip = batch 1, eval mode; "
-        f"FLOPs by torch.utils.flop_counter (1 multiply-add = 2 FLOPs), counted on {args.device}"
+        f"har models: preset '{args.preset}' from {args.config} ({sizes}); per clip = batch 1, "
+        f"eval mode; FLOPs by torch.utils.flop_counter (1 multiply-add = 2 FLOPs), counted on "
+        f"{args.device}"
     )
     table = format_table(rows, args.format)
     text = f"{title}\n\n{table}\n"

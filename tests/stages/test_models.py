@@ -48,9 +48,9 @@ def test_prints_an_aligned_table(capsys) -> None:
             "--config",
             str(CONFIG),
             "--preset",
-            "demo",
+            "paper",
             "--only",
-            "teacher_r2plus1d_18",
+            "teacher_r2plus1d_18_16x112",
             "--only",
             "lift_net_small",
         )
@@ -59,12 +59,36 @@ def test_prints_an_aligned_table(capsys) -> None:
     lines = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("model"))
     rows = lines[header + 2 :]
-    assert [r.split()[0] for r in rows] == ["teacher_r2plus1d_18", "lift_net_small"]
+    assert [r.split()[0] for r in rows] == ["teacher_r2plus1d_18_16x112", "lift_net_small"]
     assert "GFLOPs" in lines[header] and "trainable" in lines[header]
     # Columns line up: "params" ends at the same position in every line.
     end = lines[header].index("params") + len("params")
     assert all(r[end - 1] == "M" for r in rows)
-    assert "13.23" in rows[0]  # R(2+1)D-18 on 3x8x64x64
+    assert "81.04" in rows[0]  # R(2+1)D-18 on 3x16x112x112: 2 x 40.5 G multiply-adds
+
+
+def test_demo_job_rows_are_what_training_builds_at_the_params_sizes(tmp_path: Path,
+                                                                    capsys) -> None:
+    """The job rows follow params.yaml: its frame size and clip length, the preset's
+    network, and the section's model_kwargs over the preset's arguments."""
+    params = yaml.safe_load((CONFIG.parents[1] / "params.yaml").read_text())
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    _run("--config", str(CONFIG), "--params", str(path), "--only", "teacher",
+         "--only", "student", "--only", "motion")
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("train_")}
+    size, clip = params["train_teacher"]["height"], params["train_teacher"]["clip_len"]
+    assert f"3x{clip}x{size}x{size}" in rows["train_teacher"]
+    assert f"{clip}x3x{size}x{size} + 3x{clip}x{size}x{size}" in rows["train_student"]
+    assert "small_cnn" in rows["train_motion"]
+
+    params["train_teacher"].update(height=48, width=48, model_kwargs={"width": 8})
+    path.write_text(yaml.safe_dump(params))
+    _run("--config", str(CONFIG), "--params", str(path), "--only", "teacher")
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("train_teacher"))
+    assert f"3x{clip}x48x48" in row and rows["train_teacher"].split()[3] != row.split()[3]
 
 
 def test_markdown_and_output_file(tmp_path: Path, capsys) -> None:
@@ -91,14 +115,14 @@ def test_markdown_and_output_file(tmp_path: Path, capsys) -> None:
 def test_whole_presets(preset: str, capsys) -> None:
     assert _run("--config", str(CONFIG), "--preset", preset) == 0
     out = capsys.readouterr().out
-    for name in (
-        "teacher_r2plus1d_18",
-        "teacher_r3d_18",
-        "lift_net_small",
-        "ensemble_5",
-        "two_stream_efficientnet_b0",
-        "inception_v3",
-    ):
+    names = {
+        "demo": ("train_teacher", "train_student", "train_normal", "train_motion",
+                 "teacher_r3d_18", "lift_net_small_flow", "ensemble_5", "two_stream_small_cnn",
+                 "inception_v3"),
+        "paper": ("teacher_r2plus1d_18", "teacher_r3d_18", "lift_net_small", "ensemble_5",
+                  "two_stream_efficientnet_b0", "inception_v3"),
+    }[preset]
+    for name in names:
         assert f"\n{name} " in out
 
 
