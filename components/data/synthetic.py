@@ -5,19 +5,26 @@ the same kind of textured background. A class fixes only *how* one pose
 parameter changes over time: position (rise / fall / move left / right), scale
 (approach / recede) or orientation (clockwise / anticlockwise). Classes come in
 time-reversed pairs, and the parameters a class does not move are drawn from
-the same ranges the moving classes sweep through, so the distribution of
-single frames is the same for every class: a still frame cannot tell the
-classes apart, an ordered motion representation (gradient MEI, rank pooling,
-optical flow, a 3D CNN) can.
+the same distributions the moving classes sweep through.
+
+The default classes move the actor's position, and the world is a torus: an
+actor leaving at the top is, at the same time, entering at the bottom (it is
+drawn at both edges), so motion stays continuous. The moving coordinate starts
+at a uniformly random phase and wraps, so its value at *every* frame index is
+uniform over the frame, as a held coordinate is: a single frame carries no
+class information even when its time in the video is known (the MEI normal
+stream reads late frames only). Scale and orientation cannot wrap: their
+classes sweep most of a bounded range, so a frame at a known time says which
+end of the range the actor is near.
 
 Rendering is pure numpy (``render_clip``); ``write_dataset`` writes real H.264
 files in the UCF101 layout through ``components.data.video``. Output is
 byte-for-byte deterministic for a seed.
 
 NOTE: horizontal flips turn MoveLeft into MoveRight and clockwise into
-anticlockwise. The default classes (Rise, Fall, Approach, Recede) are
-flip-invariant, so flip augmentation stays valid; ``FLIP_INVARIANT`` says which
-classes are.
+anticlockwise; ``FLIP_INVARIANT`` says which classes survive a flip. The demo's
+default classes (Rise, Fall, MoveLeft, MoveRight) need label-aware flips
+(``augment.flip_pairs: [[MoveLeft, MoveRight]]``) or flips off.
 """
 
 from __future__ import annotations
@@ -45,8 +52,12 @@ CLASS_MOTIONS: dict[str, tuple[str, int]] = {
     "RotateClockwise": ("angle", +1),  # positive angle turns clockwise on screen
     "RotateAnticlockwise": ("angle", -1),
 }
+#: The head's centre in actor units (height about 1, y down, origin at the body's centre).
+HEAD_Y = -0.34
 FLIP_INVARIANT = frozenset({"Rise", "Fall", "Approach", "Recede"})
-DEFAULT_CLASSES: tuple[str, ...] = ("Rise", "Fall", "Approach", "Recede")
+DEFAULT_CLASSES: tuple[str, ...] = ("Rise", "Fall", "MoveLeft", "MoveRight")
+#: Pose parameters that live on a circle (the frame is a torus): they wrap.
+PERIODIC_PARAMETERS = frozenset({"x", "y"})
 
 
 @dataclass(frozen=True)
@@ -71,13 +82,13 @@ class SynthConfig:
     """
 
     classes: tuple[str, ...] = DEFAULT_CLASSES
-    groups: int = 7
-    clips_per_group: int = 3
-    test_groups: int = 2
-    num_frames: int = 40
-    fps: int = 20
+    groups: int = 24
+    clips_per_group: int = 6
+    test_groups: int = 4
+    num_frames: int = 16
+    fps: int = 8
     height: int = 96
-    width: int = 128
+    width: int = 96
     lighting: Lighting = "dark"
     seed: int = 0
     crf: int = 17
@@ -102,8 +113,8 @@ class SynthConfig:
 class Pose:
     """Actor pose trajectory, one value per frame (arrays of length T)."""
 
-    x: np.ndarray  # centre, pixels
-    y: np.ndarray  # centre, pixels
+    x: np.ndarray  # centre, pixels (modulo the frame width)
+    y: np.ndarray  # centre, pixels (modulo the frame height)
     scale: np.ndarray  # actor height, pixels
     angle: np.ndarray  # radians, clockwise on screen
     gait: np.ndarray  # limb swing phase, radians
@@ -125,14 +136,18 @@ class VideoSpec:
 # ---------------------------------------------------------------- trajectories
 
 
+#: Share of its range a periodic parameter travels over a video (uniform in this range).
+PERIODIC_TRAVEL = (0.35, 0.5)
+#: Share of its range a bounded parameter (scale, angle) sweeps over a video.
+BOUNDED_TRAVEL = (0.8, 1.0)
+
+
 def _ranges(cfg: SynthConfig) -> dict[str, tuple[float, float]]:
     h, w = cfg.height, cfg.width
-    s_lo, s_hi = 0.38 * h, 0.6 * h
-    half = 0.5 * s_hi  # keep the largest actor inside the frame
     return {
-        "scale": (s_lo, s_hi),
-        "x": (half, w - half),
-        "y": (half, h - half),
+        "scale": (0.4 * h, 0.65 * h),  # actor height
+        "x": (0.0, float(w)),          # periodic: the whole width
+        "y": (0.0, float(h)),          # periodic: the whole height
         "angle": (-0.6, 0.6),
     }
 
@@ -141,24 +156,31 @@ def sample_pose(
     motion: tuple[str, int], num_frames: int, ranges: dict[str, tuple[float, float]],
     rng: np.random.Generator,
 ) -> Pose:
-    """Draw one trajectory: the class's parameter sweeps, the others hold still.
+    """Draw one trajectory: the class's parameter moves, the others hold still.
 
-    The sweep covers 55-100% of its range at constant speed from a random start;
-    held parameters are uniform over the same range, so per-frame marginals
-    match across classes. A sweep in direction -1 is the time reverse of +1.
+    A periodic parameter (x, y) advances ``PERIODIC_TRAVEL`` of its range over the
+    video at constant speed from a uniformly random phase, wrapping around; a
+    bounded one (scale, angle) sweeps ``BOUNDED_TRAVEL`` of its range from a random
+    start. Held parameters are uniform over the same ranges. A sweep in direction
+    -1 is the time reverse of +1.
     """
     moving, direction = motion
-    t = np.linspace(0.0, 1.0, num_frames)
+    frames = np.arange(num_frames, dtype=np.float64)
+    span = max(num_frames - 1, 1)
     values: dict[str, np.ndarray] = {}
     for name in ("x", "y", "scale", "angle"):
         lo, hi = ranges[name]
-        if name == moving:
-            length = (hi - lo) * rng.uniform(0.55, 1.0)
-            start = rng.uniform(lo, hi - length)
-            sweep = start + length * t
-            values[name] = sweep if direction > 0 else sweep[::-1].copy()
-        else:
+        if name != moving:
             values[name] = np.full(num_frames, rng.uniform(lo, hi))
+            continue
+        ticks = frames if direction > 0 else frames[::-1]
+        if name in PERIODIC_PARAMETERS:
+            phase0 = rng.uniform(0.0, 1.0)
+            unit = (phase0 + rng.uniform(*PERIODIC_TRAVEL) * ticks / span) % 1.0
+        else:
+            length = rng.uniform(*BOUNDED_TRAVEL)
+            unit = rng.uniform(0.0, 1.0 - length) + length * ticks / span
+        values[name] = lo + (hi - lo) * unit
     steps = rng.uniform(0.35, 0.6)  # limb swing, radians per frame
     phase0 = rng.uniform(0, 2 * math.pi)
     gait = phase0 + steps * np.arange(num_frames) * (1 if direction > 0 else -1)
@@ -182,16 +204,16 @@ def actor_sdf(px: np.ndarray, py: np.ndarray, gait: float) -> np.ndarray:
 
     ``px, py`` are coordinates in actor units (height about 1, y down).
     """
-    swing = 0.09 * math.sin(gait)
-    body = (np.hypot(px / 0.11, (py + 0.02) / 0.2) - 1.0) * 0.11
-    head = np.hypot(px, py + 0.33) - 0.09
+    swing = 0.06 * math.sin(gait)
+    body = (np.hypot(px / 0.17, (py + 0.02) / 0.22) - 1.0) * 0.17
+    head = np.hypot(px, py - HEAD_Y) - 0.11
     legs = np.minimum(
-        _capsule(px, py, (0.0, 0.15), (swing, 0.47), 0.04),
-        _capsule(px, py, (0.0, 0.15), (-swing, 0.47), 0.04),
+        _capsule(px, py, (0.0, 0.15), (swing, 0.47), 0.09),
+        _capsule(px, py, (0.0, 0.15), (-swing, 0.47), 0.09),
     )
     arms = np.minimum(
-        _capsule(px, py, (0.0, -0.14), (0.2, 0.02 + swing), 0.035),
-        _capsule(px, py, (0.0, -0.14), (-0.2, 0.02 - swing), 0.035),
+        _capsule(px, py, (0.0, -0.14), (0.25, 0.02 + swing), 0.06),
+        _capsule(px, py, (0.0, -0.14), (-0.25, 0.02 - swing), 0.06),
     )
     return np.minimum(np.minimum(body, head), np.minimum(legs, arms))
 
@@ -199,16 +221,21 @@ def actor_sdf(px: np.ndarray, py: np.ndarray, gait: float) -> np.ndarray:
 def background(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """A smooth random texture, float32 ``(H, W, 3)`` in 0..1."""
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = rng.uniform(0.3, 0.6, size=3).astype(np.float32)
+    base = rng.uniform(0.1, 0.25, size=3).astype(np.float32)
     img = np.broadcast_to(base, (height, width, 3)).copy()
     for _ in range(5):
         freq = rng.uniform(0.02, 0.12)
         theta = rng.uniform(0, math.pi)
         phase = rng.uniform(0, 2 * math.pi)
-        amp = rng.uniform(0.04, 0.1, size=3).astype(np.float32)
+        amp = rng.uniform(0.02, 0.04, size=3).astype(np.float32)
         wave = np.sin(freq * (xx * math.cos(theta) + yy * math.sin(theta)) + phase)
         img += wave[..., None] * amp
     return np.clip(img, 0.0, 1.0)
+
+
+def _wrapped(offset: np.ndarray, period: float) -> np.ndarray:
+    """``offset`` folded into [-period / 2, period / 2)."""
+    return (offset + period / 2) % period - period / 2
 
 
 def render_clip(
@@ -225,18 +252,20 @@ def render_clip(
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     frames = np.empty((num_frames, height, width, 3), np.float32)
     alphas = np.empty((num_frames, height, width), np.float32)
-    limb_rgb = actor_rgb * 0.7
+    limb_rgb = actor_rgb * 0.95
     for t in range(num_frames):
         s = float(pose.scale[t])
         c, si = math.cos(pose.angle[t]), math.sin(pose.angle[t])
-        dx = (xx - pose.x[t]) / s
-        dy = (yy - pose.y[t]) / s
+        # Offsets on the torus (nearest image of the centre): an actor crossing an
+        # edge is drawn in part at both edges.
+        dx = _wrapped(xx - float(pose.x[t]), width) / s
+        dy = _wrapped(yy - float(pose.y[t]), height) / s
         # rotate into the actor's frame (inverse of a clockwise screen rotation)
         ux = c * dx + si * dy
         uy = -si * dx + c * dy
         d = actor_sdf(ux, uy, float(pose.gait[t]))
         alpha = np.clip(0.5 - d * s, 0.0, 1.0)  # one-pixel anti-aliased edge
-        torso = np.clip(0.5 - (np.hypot(ux / 0.11, (uy + 0.02) / 0.2) - 1.0) * 0.11 * s, 0, 1)
+        torso = np.clip(0.5 - (np.hypot(ux / 0.17, (uy + 0.02) / 0.22) - 1.0) * 0.17 * s, 0, 1)
         colour = limb_rgb + (actor_rgb - limb_rgb) * torso[..., None]
         frames[t] = bg * (1 - alpha[..., None]) + colour * alpha[..., None]
         alphas[t] = alpha
@@ -250,7 +279,7 @@ def apply_lighting(
     """Turn linear frames into uint8 ``(T, H, W, 3)`` as a camera would record them.
 
     * ``daylight``: the scene as is.
-    * ``dark``: exposure at 4-8% of full scale, Poisson-like shot noise and read
+    * ``dark``: exposure at 7-13% of full scale, Poisson-like shot noise and read
       noise, then 8-bit quantisation (ARID-like: the action is hard to see until
       gamma-corrected).
     * ``infrared``: a thermal look, one channel repeated three times: the actor
@@ -263,7 +292,7 @@ def apply_lighting(
     if lighting == "daylight":
         return np.clip(np.rint(frames * 255.0), 0, 255).astype(np.uint8)
     if lighting == "dark":
-        exposure = camera_rng.uniform(0.04, 0.08)
+        exposure = camera_rng.uniform(0.07, 0.13)
         signal = frames * (255.0 * exposure)
         gain = 0.4  # DN per photo-electron: shot noise variance = gain * signal
         noisy = signal + noise_rng.standard_normal(signal.shape).astype(np.float32) * np.sqrt(
@@ -299,8 +328,8 @@ def render_video(cfg: SynthConfig, spec: VideoSpec) -> np.ndarray:
     """
     scene_rng = np.random.default_rng([cfg.seed, 1, spec.group])
     bg = background(cfg.height, cfg.width, scene_rng)
-    actor_rgb = scene_rng.uniform(0.55, 1.0, size=3).astype(np.float32)
-    actor_rgb[scene_rng.integers(0, 3)] *= 0.35  # a saturated colour, distinct from bg
+    actor_rgb = scene_rng.uniform(0.85, 1.0, size=3).astype(np.float32)
+    actor_rgb[scene_rng.integers(0, 3)] *= 0.7  # a saturated colour, distinct from bg
     class_id = sorted(CLASS_MOTIONS).index(spec.label)
     rng = np.random.default_rng([cfg.seed, 2, spec.group, spec.clip, class_id])
     pose = sample_pose(CLASS_MOTIONS[spec.label], cfg.num_frames, _ranges(cfg), rng)

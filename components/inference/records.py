@@ -52,19 +52,9 @@ class MemoryRecords:
 
 
 def _kind_params(kind: str, params: Mapping[str, Any]) -> Any:
-    from components.representations.kinds import (
-        FlowParams,
-        GammaParams,
-        KindParams,
-        MEIParams,
-        RankParams,
-    )
+    from components.representations.kinds import kind_params_from_dict
 
-    own = dict(params.get("kind_params", {}))
-    classes = {"mei": MEIParams, "gamma": GammaParams, "flow": FlowParams, "rank": RankParams}
-    if kind not in classes:
-        return KindParams()
-    return KindParams(**{kind: classes[kind](**own)})
+    return kind_params_from_dict(kind, dict(params.get("kind_params", {})))
 
 
 def represent_video_file(

@@ -29,14 +29,28 @@ Kind = Literal["frames", "gamma", "flow", "mei", "rank"]
 KINDS: tuple[str, ...] = ("frames", "gamma", "flow", "mei", "rank")
 
 
+#: Frames a motion image is made from: the decoded frames, or the gamma-corrected ones.
+Source = Literal["frames", "gamma"]
+SOURCES: tuple[str, ...] = ("frames", "gamma")
+
+
 @dataclass(frozen=True)
 class MEIParams:
     """MEI batches: ``n`` frames a batch, a new batch every ``interval`` frames.
-    Paper: n = 10; interval 5 (SEAGS_V1) or 10 (UCF-101)."""
+    Paper: n = 10; interval 5 (SEAGS_V1) or 10 (UCF-101).
+
+    ``source``: ``frames`` (the paper, daylight video) or ``gamma``: the frames are
+    gamma-corrected first (``represent.gamma``), so that a dark video's MEI shows
+    the motion instead of sensor noise a few levels above black."""
 
     n: int = 10
     interval: int = 10
     method: Literal["gradient", "equal"] = "gradient"
+    source: Source = "frames"
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"mei.source must be one of {SOURCES}, got {self.source!r}")
 
 
 @dataclass(frozen=True)
@@ -62,10 +76,16 @@ class FlowParams:
 
 @dataclass(frozen=True)
 class RankParams:
-    """Approximate rank pooling over windows of ``window`` frames, ``stride`` apart."""
+    """Approximate rank pooling over windows of ``window`` frames, ``stride`` apart;
+    ``source`` as for :class:`MEIParams`."""
 
     window: int = 10
     stride: int = 10
+    source: Source = "frames"
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"rank.source must be one of {SOURCES}, got {self.source!r}")
 
 
 @dataclass(frozen=True)
@@ -103,19 +123,50 @@ def compute(kind: str, frames_thwc_uint8: np.ndarray, params: KindParams
         return out, {"positions": list(range(t - 1))}
     if kind == "mei":
         m = params.mei
-        meis, base = motion_embedded_images(frames_thwc_uint8, m.n, m.interval, m.method)
+        source = _source_frames(frames_thwc_uint8, m.source, params.gamma)
+        meis, base = motion_embedded_images(source, m.n, m.interval, m.method)
         return meis, {"positions": base.tolist(), "base_positions": base.tolist()}
     if kind == "rank":
         r = params.rank
-        images = rank_pooled_images(frames_thwc_uint8, r.window, r.stride)
+        images = rank_pooled_images(_source_frames(frames_thwc_uint8, r.source, params.gamma),
+                                    r.window, r.stride)
         size = min(r.window, t)
         base = [k * r.stride + size - 1 for k in range(len(images))]
         return images, {"positions": base, "base_positions": base}
     raise ValueError(f"unknown representation kind {kind!r}; known: {KINDS}")
 
 
+def _source_frames(frames_thwc_uint8: np.ndarray, source: str,
+                   gamma: GammaParams) -> np.ndarray:
+    """The frames a motion image is made from (see :class:`MEIParams`)."""
+    if source == "gamma":
+        return gamma_correct(frames_thwc_uint8, gamma.gamma, target_mean=gamma.target_mean)
+    return frames_thwc_uint8
+
+
 def kind_params_dict(kind: str, params: KindParams) -> dict[str, Any]:
-    """The parameters that determine ``kind``'s output (stored in shard metadata)."""
+    """The parameters that determine ``kind``'s output (stored in shard metadata).
+
+    A motion image made from gamma-corrected frames also records the gamma
+    parameters, under ``gamma``.
+    """
     from dataclasses import asdict
 
-    return asdict(getattr(params, kind)) if kind in ("mei", "gamma", "flow", "rank") else {}
+    if kind not in ("mei", "gamma", "flow", "rank"):
+        return {}
+    own = asdict(getattr(params, kind))
+    if kind in ("mei", "rank") and own["source"] == "gamma":
+        own["gamma"] = asdict(params.gamma)
+    return own
+
+
+def kind_params_from_dict(kind: str, own: dict[str, Any]) -> KindParams:
+    """Inverse of :func:`kind_params_dict`: the :class:`KindParams` that make ``kind``."""
+    classes = {"mei": MEIParams, "gamma": GammaParams, "flow": FlowParams, "rank": RankParams}
+    if kind not in classes:
+        return KindParams()
+    own = dict(own)
+    # A motion image's gamma correction is stored under "gamma" (kind_params_dict).
+    gamma = own.pop("gamma", None) if kind in ("mei", "rank") else None
+    extra = {"gamma": GammaParams(**gamma)} if gamma is not None else {}
+    return KindParams(**{kind: classes[kind](**own)}, **extra)
