@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from components.config import from_mapping, load_params, merge_overrides, section
+from components.models.presets import deep_merge
 from components.stages._common import add_params_flag
 
 log = logging.getLogger(__name__)
@@ -62,15 +63,34 @@ def read_section(params_path: Path, name: str, overrides: dict[str, Any],
     return merge_overrides(values, overrides)
 
 
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``over`` applied; nested mappings (model_kwargs, augment) merge."""
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+def with_preset_network(job: str, values: dict[str, Any], models_file: Path | None,
+                        preset: str, root: Path) -> dict[str, Any]:
+    """A job section's values with ``model`` and ``model_kwargs`` resolved: the section's
+    ``model`` (null: the preset's network for the job) built with the preset's
+    arguments under the section's ``model_kwargs`` (see
+    :mod:`components.models.presets`). Without a preset (``train.preset`` empty or
+    ``train.models_file: null``) the section's own model, or the job's default, is
+    built with the section's arguments alone.
+
+    Raises:
+        ConfigError: the models file is missing or has no such preset.
+    """
+    from components.errors import ConfigError
+    from components.models.presets import job_network, load_models_config
+
+    model = values.get("model") or ""
+    kwargs = dict(values.get("model_kwargs") or {})
+    if models_file is None or not preset:
+        resolved = {k: v for k, v in values.items() if k != "model"}
+        return {**resolved, **({"model": model} if model else {}), "model_kwargs": kwargs}
+    path = models_file if models_file.is_absolute() else root / models_file
+    if not path.is_file():
+        raise ConfigError(path, f"models file not found: train.preset {preset!r} is defined "
+                          "there (set train.models_file, or train.preset: '' to name every "
+                          "job's model in its section)")
+    config = load_models_config(path)
+    model, kwargs = job_network(config.preset(preset, path), job, model, kwargs, path)
+    return {**values, "model": model, "model_kwargs": kwargs}
 
 
 def pretrained_map(path: Path | None, root: Path) -> dict[str, str | None]:
@@ -108,14 +128,16 @@ def build_request(args: argparse.Namespace, root: Path) -> Any:
         output_name = f"{job}_{args.variant}"
         name = f"{name}_{args.variant}"
         values = deep_merge(values, read_section(args.params, name, {"epochs": args.epochs}))
-    cfg = from_mapping(config_class(job), values, source=args.params, where=name)
     train_values = read_section(args.params, "train", {"num_workers": args.num_workers})
     settings = from_mapping(TrainSettings, train_values, source=args.params, where="train")
+    values = with_preset_network(job, values, settings.models_file, settings.preset, root)
+    cfg = from_mapping(config_class(job), values, source=args.params, where=name)
     from components.errors import ConfigError
 
-    if job == "normal" and cfg.input != "frames":
-        raise ConfigError(args.params, f"{name}.input must be frames (the normal stream reads "
-                          "the base frame of each MEI batch); set base_of: mei|rank")
+    if job == "normal" and cfg.input not in ("frames", "gamma"):
+        raise ConfigError(args.params, f"{name}.input must be frames or gamma (the normal "
+                          "stream reads the base frame of each MEI batch from that shard); "
+                          "set base_of: mei|rank")
     if job == "motion" and cfg.input not in ("mei", "rank"):
         raise ConfigError(args.params, f"{name}.input must be mei or rank")
     return TrainRequest(
@@ -124,7 +146,7 @@ def build_request(args: argparse.Namespace, root: Path) -> Any:
         outputs=OutputPaths(models=args.models, metrics=args.metrics, plots=args.plots,
                             name=output_name),
         repo_root=root, fresh=bool(args.fresh),
-        pretrained=pretrained_map(settings.pretrained, root),
+        pretrained=pretrained_map(settings.models_file, root),
     )
 
 

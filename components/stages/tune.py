@@ -16,7 +16,7 @@ from pathlib import Path
 
 from components.config import from_mapping
 from components.stages._common import add_params_flag
-from components.stages.train import pretrained_map, read_section
+from components.stages.train import pretrained_map, read_section, with_preset_network
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -37,14 +37,16 @@ def run(args: argparse.Namespace) -> int:
     tune_values = read_section(args.params, "tune", {"num_samples": args.num_samples,
                                                      "max_epochs": args.max_epochs})
     settings = from_mapping(TuneSettings, tune_values, source=args.params, where="tune")
-    student = from_mapping(StudentConfig, read_section(args.params, "train_student", {}),
-                           source=args.params, where="train_student")
     train = from_mapping(TrainSettings, read_section(args.params, "train", {}),
                          source=args.params, where="train")
+    student_values = with_preset_network("student", read_section(args.params, "train_student", {}),
+                                         train.models_file, train.preset, root)
+    student = from_mapping(StudentConfig, student_values, source=args.params,
+                           where="train_student")
     out = args.out if args.out.is_absolute() else root / args.out
     result = run_sweep(settings, student, train, repo_root=root,
                        data=DataPaths(ingest=args.ingest, represent=args.represent),
-                       out_file=out, pretrained=pretrained_map(train.pretrained, root))
+                       out_file=out, pretrained=pretrained_map(train.models_file, root))
     print(json.dumps({"best": result.best, settings.metric: result.best_metric,
                       "trials": len(result.trials), "sweep_mlflow_run_id": result.sweep_run_id,
                       "out": str(result.out_file)}, sort_keys=True, default=str))

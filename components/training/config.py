@@ -57,6 +57,9 @@ class AugmentConfig:
             Rise/Fall) become ambiguous when frames are shuffled: keep it small.
         cutmix: probability that a batch is mixed with CutMix.
         cutmix_alpha: Beta(alpha, alpha) of the mixed area.
+        flip_pairs: pairs of class names a horizontal flip turns into each other
+            (MoveLeft and MoveRight): a flipped sample of one is labelled the other,
+            as MMAction2's ``flip_label_map`` does. Other classes keep their label.
     """
 
     flip: float = 0.5
@@ -68,6 +71,7 @@ class AugmentConfig:
     frame_shuffle: float = 0.0
     cutmix: float = 0.0
     cutmix_alpha: float = 1.0
+    flip_pairs: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("flip", "affine", "frame_shuffle", "cutmix"):
@@ -103,8 +107,20 @@ class TrainSettings:
         channels_last: channels-last memory format on CUDA (ignored on CPU).
         experiment: MLflow experiment.
         log_model: log and register the trained model in MLflow.
-        pretrained: YAML with a ``pretrained:`` map of network name -> local weight
-            file (``conf/models.yaml``); null = random initialisation.
+        preset: the model preset (``demo`` or ``paper``) whose networks the jobs build
+            (``conf/models.yaml``; a job's ``model``/``model_kwargs`` override it).
+        models_file: ``conf/models.yaml``: the presets, and the ``pretrained:`` map of
+            network name -> local weight file; null: no preset (every job section
+            names its model) and random initialisation.
+        val_fraction: share of the training videos held out for model selection
+            (whole scene groups when the names carry them; see
+            :func:`components.training.data.holdout_split`). Every epoch is scored on
+            them (``val/*``), the best epoch's weights are the trained model, and the
+            test split is scored once, by that model, after training. 0: no
+            validation; the last epoch is the model.
+        precise_bn_batches: after every epoch, recompute BatchNorm statistics over at
+            most this many training batches with the epoch's final weights (precise
+            BN, :mod:`components.training.precise_bn`); 0: off.
     """
 
     num_workers: int = 2
@@ -119,9 +135,16 @@ class TrainSettings:
     channels_last: bool = True
     experiment: str = "har"
     log_model: bool = True
-    pretrained: Path | None = Path("conf/models.yaml")
+    preset: str = "demo"
+    models_file: Path | None = Path("conf/models.yaml")
+    val_fraction: float = 0.2
+    precise_bn_batches: int = 64
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.precise_bn_batches < 0:
+            raise ValueError(f"precise_bn_batches must be >= 0, got {self.precise_bn_batches}")
         if self.num_workers < 1:
             raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
         if self.cpus_per_worker < 0 or self.max_failures < 0 or self.loader_workers < 0:
@@ -153,8 +176,14 @@ class JobConfig:
         epochs: training epochs.
         batch_size: global batch (split over the workers). Paper: 32.
         eval_batch_size: evaluation batch per worker (0: ``batch_size``).
-        lr: AdamW learning rate (cosine-annealed per epoch to ``min_lr``). Paper: 1e-4.
+        lr: AdamW learning rate, reached after the warm-up and then cosine-annealed
+            per step to ``min_lr`` at the last epoch. Paper: 1e-4.
         min_lr: the cosine schedule's floor.
+        warmup_epochs: linear warm-up from ``lr / 100`` over this many epochs (steps
+            counted; fractions allowed); 0: none.
+        patience: stop once the validation score (video top-1, then loss) has not
+            improved for this many epochs; 0: train every epoch. The best epoch's
+            weights are kept either way.
         weight_decay: AdamW weight decay.
         label_smoothing: cross-entropy label smoothing.
         grad_clip: clip the gradient norm to this (0: off).
@@ -173,6 +202,8 @@ class JobConfig:
     eval_batch_size: int = 0
     lr: float = 1e-3
     min_lr: float = 0.0
+    warmup_epochs: float = 0.0
+    patience: int = 0
     weight_decay: float = 0.05
     label_smoothing: float = 0.0
     grad_clip: float = 0.0
@@ -187,6 +218,9 @@ class JobConfig:
         if self.lr <= 0 or self.min_lr < 0 or self.min_lr > self.lr:
             raise ValueError(f"need 0 <= min_lr <= lr and lr > 0, got lr={self.lr}, "
                              f"min_lr={self.min_lr}")
+        if self.warmup_epochs < 0 or self.warmup_epochs > self.epochs or self.patience < 0:
+            raise ValueError(f"need 0 <= warmup_epochs <= epochs and patience >= 0, got "
+                             f"warmup_epochs={self.warmup_epochs}, patience={self.patience}")
         if self.weight_decay < 0 or self.grad_clip < 0 or self.num_classes < 0:
             raise ValueError("weight_decay, grad_clip and num_classes must be >= 0")
         if not 0 <= self.label_smoothing < 1:
@@ -278,14 +312,16 @@ class StreamConfig(JobConfig):
     mobilenetv2_100, resnet50, inception_v3, ensemble).
 
     Attributes:
-        input: ``mei`` or ``rank`` for the motion stream; ``frames`` for the
-            normal stream, which reads the base (last) frame of each MEI batch.
+        input: ``mei`` or ``rank`` for the motion stream; ``frames`` or ``gamma`` for
+            the normal stream, which reads the base (last) frame of each MEI batch
+            (``gamma`` when the MEIs are made from gamma-corrected frames,
+            ``represent.mei.source: gamma``, so both streams see the same pixels).
         base_of: normal stream only: the motion representation whose batches'
             base frames it reads (``mei`` or ``rank``).
     """
 
     model: str = "mobilenetv2_100"
-    input: Literal["frames", "mei", "rank"] = "mei"
+    input: Literal["frames", "gamma", "mei", "rank"] = "mei"
     base_of: Literal["mei", "rank"] = "mei"
 
 

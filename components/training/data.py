@@ -46,6 +46,7 @@ worker or process computes it, and a resumed run sees the same data.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,8 +162,9 @@ def job_roles(job: str, cfg: JobConfig) -> dict[str, str]:
     """Role -> representation kind a job reads.
 
     ``main`` is the record whose items define clips/items; the student adds ``lum``
-    (its luminous clip), the normal stream reads pixels from ``frames`` at the
-    base positions of its ``main`` (mei or rank) record.
+    (its luminous clip), the normal stream reads pixels from its ``frames`` role (the
+    ``frames`` or ``gamma`` shard: the frames its motion images were made from) at
+    the base positions of its ``main`` (mei or rank) record.
     """
     if job == "teacher":
         return {"main": cfg.input}
@@ -173,9 +175,9 @@ def job_roles(job: str, cfg: JobConfig) -> dict[str, str]:
             raise ValueError(f"train_motion.input must be mei or rank, got {cfg.input!r}")
         return {"main": cfg.input}
     if job == "normal":
-        if cfg.input != "frames":
-            raise ValueError(f"train_normal.input must be frames, got {cfg.input!r}")
-        return {"main": getattr(cfg, "base_of", "mei"), "frames": "frames"}
+        if cfg.input not in ("frames", "gamma"):
+            raise ValueError(f"train_normal.input must be frames or gamma, got {cfg.input!r}")
+        return {"main": getattr(cfg, "base_of", "mei"), "frames": cfg.input}
     raise ValueError(f"unknown job {job!r}")
 
 
@@ -308,30 +310,64 @@ def index_job_data(
     )
 
 
+#: UCF-style ``..._gNN_cNN.ext`` names: NN after ``_g`` is the scene group (UCF101's
+#: actor/scene groups, SEAGS_V1, the synthetic demo).
+_SCENE_GROUP = re.compile(r"_g(\d+)_c\d+\.[^/]*$")
+
+
+def scene_group(key: str) -> str | None:
+    """The scene group of a UCF-style video name (``v_Rise_g03_c02.mp4`` -> ``03``)."""
+    match = _SCENE_GROUP.search(key)
+    return match.group(1) if match else None
+
+
 def holdout_split(
     entries: Sequence[VideoEntry], fraction: float, seed: int
 ) -> tuple[tuple[VideoEntry, ...], tuple[VideoEntry, ...]]:
-    """Split training videos into (train, validation), stratified by class and seeded.
+    """Split training videos into (train, validation), seeded.
 
-    Every class keeps at least one training video; a class with two or more
-    videos gives at least one to validation when ``fraction > 0``.
+    When every video name carries a UCF-style scene group (``_gNN_cNN``) and there
+    are at least two groups, whole groups go to validation (about ``fraction`` of
+    them, at least one): clips of one group share actor and background, so a
+    validation video from a training group would be scored on a scene the model
+    has seen (UCF101's split rule, applied to validation). Otherwise (or when a
+    class would lose all its training videos) the split is by video, stratified by
+    class: every class keeps at least one training video, and a class with two or
+    more gives at least one to validation when ``fraction > 0``.
     """
+    if fraction <= 0:
+        return tuple(entries), ()
+    by_group = _split_by_group(entries, fraction, seed)
+    if by_group is not None:
+        return by_group
     rng = np.random.default_rng(seed)
     by_class: dict[int, list[VideoEntry]] = {}
     for entry in entries:
         by_class.setdefault(entry.label, []).append(entry)
-    train: list[VideoEntry] = []
-    val: list[VideoEntry] = []
+    val_keys: set[str] = set()
     for label in sorted(by_class):
         group = by_class[label]
         order = rng.permutation(len(group))
-        n_val = min(len(group) - 1, max(1 if fraction > 0 else 0, round(fraction * len(group))))
-        chosen = {int(i) for i in order[:n_val]}
-        for i, entry in enumerate(group):
-            (val if i in chosen else train).append(entry)
-    key_order = {e.key: i for i, e in enumerate(entries)}
-    return (tuple(sorted(train, key=lambda e: key_order[e.key])),
-            tuple(sorted(val, key=lambda e: key_order[e.key])))
+        n_val = min(len(group) - 1, max(1, round(fraction * len(group))))
+        val_keys.update(group[int(i)].key for i in order[:n_val])
+    return (tuple(e for e in entries if e.key not in val_keys),
+            tuple(e for e in entries if e.key in val_keys))
+
+
+def _split_by_group(entries: Sequence[VideoEntry], fraction: float, seed: int
+                    ) -> tuple[tuple[VideoEntry, ...], tuple[VideoEntry, ...]] | None:
+    groups = [scene_group(e.key) for e in entries]
+    names = sorted({g for g in groups if g is not None})
+    if any(g is None for g in groups) or len(names) < 2:
+        return None
+    order = np.random.default_rng(seed).permutation(len(names))
+    n_val = min(len(names) - 1, max(1, round(fraction * len(names))))
+    chosen = {names[int(i)] for i in order[:n_val]}
+    train = tuple(e for e, g in zip(entries, groups, strict=True) if g not in chosen)
+    val = tuple(e for e, g in zip(entries, groups, strict=True) if g in chosen)
+    if {e.label for e in train} != {e.label for e in entries}:
+        return None
+    return train, val
 
 
 # --------------------------------------------------------------------------- sampling
@@ -372,14 +408,22 @@ class _ShardDataset(Dataset):
     """Lazily opened readers (per process) and the epoch used to seed samples."""
 
     def __init__(self, roots: Mapping[str, Path], entries: Sequence[VideoEntry], seed: int,
-                 train: bool, augment: AugmentConfig | None) -> None:
+                 train: bool, augment: AugmentConfig | None,
+                 flip_map: Mapping[int, int] | None = None) -> None:
         self.roots = {role: Path(root) for role, root in roots.items()}
         self.entries = tuple(entries)
         self.seed = int(seed)
         self.train = bool(train)
         self.augment = augment if train else None
+        self.flip_map = dict(flip_map or {})
         self.epoch = 0
         self._readers: dict[str, ShardReader] = {}
+
+    def label(self, entry: VideoEntry, flipped: bool) -> torch.Tensor:
+        """The sample's class: a horizontal flip turns a class of ``flip_map`` into its
+        mirror (MoveLeft into MoveRight)."""
+        return torch.tensor(self.flip_map.get(entry.label, entry.label) if flipped
+                            else entry.label)
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next pass draw epoch ``epoch``'s clips and augmentations."""
@@ -419,8 +463,9 @@ class ClipDataset(_ShardDataset):
 
     def __init__(self, root: Path, entries: Sequence[VideoEntry], *, kind: str, clip_len: int,
                  stride: int, train: bool, eval_clips: int = 1, seed: int = 0,
-                 augment: AugmentConfig | None = None, norm: str | None = None) -> None:
-        super().__init__({"main": root}, entries, seed, train, augment)
+                 augment: AugmentConfig | None = None, norm: str | None = None,
+                 flip_map: Mapping[int, int] | None = None) -> None:
+        super().__init__({"main": root}, entries, seed, train, augment, flip_map)
         self.kind = kind
         self.is_flow = kind == "flow"
         self.clip_len, self.stride = int(clip_len), int(stride)
@@ -447,11 +492,13 @@ class ClipDataset(_ShardDataset):
         video, positions = self.positions(index, rng if self.train else None)
         entry = self.entries[video]
         clip = to_float_tchw(self.reader("main").read(entry.key)[positions])
+        flipped = False
         if self.augment is not None:
             params = sample_clip_params(self.augment, clip.shape[0], gen)
             clip = apply_clip_params(clip, params, is_flow=self.is_flow)
+            flipped = params.flip
         x = normalise(clip, self.norm).permute(1, 0, 2, 3).contiguous()  # (C, T, H, W)
-        return {"x": x, "y": torch.tensor(entry.label), "video": torch.tensor(video)}
+        return {"x": x, "y": self.label(entry, flipped), "video": torch.tensor(video)}
 
 
 class PairedClipDataset(ClipDataset):
@@ -468,10 +515,11 @@ class PairedClipDataset(ClipDataset):
 
     def __init__(self, frames_root: Path, lum_root: Path, entries: Sequence[VideoEntry], *,
                  lum_kind: str, clip_len: int, stride: int, train: bool, eval_clips: int = 1,
-                 seed: int = 0, augment: AugmentConfig | None = None) -> None:
+                 seed: int = 0, augment: AugmentConfig | None = None,
+                 flip_map: Mapping[int, int] | None = None) -> None:
         super().__init__(frames_root, entries, kind="frames", clip_len=clip_len, stride=stride,
                          train=train, eval_clips=eval_clips, seed=seed, augment=augment,
-                         norm="imagenet")
+                         norm="imagenet", flip_map=flip_map)
         self.roots["lum"] = Path(lum_root)
         self.lum_kind = lum_kind
         self.lum_norm = normalisation_for(lum_kind, video_model=True)
@@ -482,14 +530,16 @@ class PairedClipDataset(ClipDataset):
         entry = self.entries[video]
         main = to_float_tchw(self.reader("main").read(entry.key)[positions])
         lum = to_float_tchw(self.reader("lum").read(entry.key)[positions])
+        flipped = False
         if self.augment is not None:
             params = sample_clip_params(self.augment, main.shape[0], gen)
+            flipped = params.flip
             main = apply_clip_params(main, params)
             lum = apply_clip_params(lum, params, is_flow=self.lum_kind == "flow", colour=False)
         return {
             "main": normalise(main, self.norm).contiguous(),
             "lum": normalise(lum, self.lum_norm).permute(1, 0, 2, 3).contiguous(),
-            "y": torch.tensor(entry.label),
+            "y": self.label(entry, flipped),
             "video": torch.tensor(video),
         }
 
@@ -511,8 +561,9 @@ class ImageItemDataset(_ShardDataset):
 
     def __init__(self, root: Path, entries: Sequence[VideoEntry], *, train: bool,
                  base_from_frames: bool = False, seed: int = 0,
-                 augment: AugmentConfig | None = None) -> None:
-        super().__init__({"main": root}, entries, seed, train, augment)
+                 augment: AugmentConfig | None = None,
+                 flip_map: Mapping[int, int] | None = None) -> None:
+        super().__init__({"main": root}, entries, seed, train, augment, flip_map)
         self.base_from_frames = base_from_frames
         counts = [len(e.base_positions) if base_from_frames else e.items for e in self.entries]
         self._ends = np.cumsum(counts).tolist()
@@ -533,36 +584,77 @@ class ImageItemDataset(_ShardDataset):
         video, position = self.locate(index)
         entry = self.entries[video]
         image = to_float_tchw(self.reader("main").read_item(entry.key, position)[None])
+        flipped = False
         if self.augment is not None:
             _, gen = sample_generator(self.seed, self.epoch, index)
-            image = apply_clip_params(image, sample_clip_params(self.augment, 1, gen))
+            params = sample_clip_params(self.augment, 1, gen)
+            image = apply_clip_params(image, params)
+            flipped = params.flip
         x = normalise(image, "imagenet")[0].contiguous()
-        return {"x": x, "y": torch.tensor(entry.label), "video": torch.tensor(video)}
+        return {"x": x, "y": self.label(entry, flipped), "video": torch.tensor(video)}
+
+
+def _job_dataset(job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Mapping[str, str],
+                 entries: Sequence[VideoEntry], seed: int, train: bool,
+                 flip_map: Mapping[int, int] | None = None) -> _ShardDataset:
+    augment = cfg.augment if train else None
+    if job == "teacher":
+        return ClipDataset(roots["main"], entries, kind=kinds["main"], clip_len=cfg.clip_len,
+                           stride=cfg.stride, eval_clips=cfg.eval_clips, seed=seed,
+                           train=train, augment=augment, flip_map=flip_map)
+    if job == "student":
+        return PairedClipDataset(roots["main"], roots["lum"], entries, lum_kind=kinds["lum"],
+                                 clip_len=cfg.clip_len, stride=cfg.stride,
+                                 eval_clips=cfg.eval_clips, seed=seed, train=train,
+                                 augment=augment, flip_map=flip_map)
+    if job in ("normal", "motion"):
+        normal = job == "normal"
+        return ImageItemDataset(roots["frames"] if normal else roots["main"], entries,
+                                train=train, base_from_frames=normal, seed=seed,
+                                augment=augment, flip_map=flip_map)
+    raise ValueError(f"unknown job {job!r}")
 
 
 def build_datasets(
     job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Mapping[str, str],
     train_entries: Sequence[VideoEntry], eval_entries: Sequence[VideoEntry], seed: int,
+    flip_map: Mapping[int, int] | None = None,
 ) -> tuple[_ShardDataset, _ShardDataset]:
-    """The (train, eval) datasets of a job (see the module table)."""
-    if job == "teacher":
-        common = dict(kind=kinds["main"], clip_len=cfg.clip_len, stride=cfg.stride,
-                      eval_clips=cfg.eval_clips, seed=seed)
-        return (ClipDataset(roots["main"], train_entries, train=True, augment=cfg.augment,
-                            **common),
-                ClipDataset(roots["main"], eval_entries, train=False, **common))
-    if job == "student":
-        common = dict(lum_kind=kinds["lum"], clip_len=cfg.clip_len, stride=cfg.stride,
-                      eval_clips=cfg.eval_clips, seed=seed)
-        return (PairedClipDataset(roots["main"], roots["lum"], train_entries, train=True,
-                                  augment=cfg.augment, **common),
-                PairedClipDataset(roots["main"], roots["lum"], eval_entries, train=False,
-                                  **common))
-    if job in ("normal", "motion"):
-        normal = job == "normal"
-        root = roots["frames"] if normal else roots["main"]
-        return (ImageItemDataset(root, train_entries, train=True, base_from_frames=normal,
-                                 seed=seed, augment=cfg.augment),
-                ImageItemDataset(root, eval_entries, train=False, base_from_frames=normal,
-                                 seed=seed))
-    raise ValueError(f"unknown job {job!r}")
+    """The (train, eval) datasets of a job (see the module table); ``flip_map``: class
+    index -> the class a horizontal flip turns it into (training only)."""
+    return (_job_dataset(job, cfg, roots, kinds, train_entries, seed, train=True,
+                         flip_map=flip_map),
+            _job_dataset(job, cfg, roots, kinds, eval_entries, seed, train=False))
+
+
+def build_eval_dataset(
+    job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Mapping[str, str],
+    entries: Sequence[VideoEntry], seed: int,
+) -> _ShardDataset:
+    """The evaluation dataset of a job over ``entries`` (fixed clips, no augmentation)."""
+    return _job_dataset(job, cfg, roots, kinds, entries, seed, train=False)
+
+
+def flip_label_map(pairs: Sequence[Sequence[str]], classes: Sequence[str],
+                   where: str = "augment.flip_pairs") -> dict[int, int]:
+    """Class index -> its mirror's index, from pairs of class names (both ways).
+
+    Raises:
+        ConfigError: a name that is not a class, or a class in two pairs.
+    """
+    from components.errors import ConfigError
+
+    index = {name: i for i, name in enumerate(classes)}
+    mapping: dict[int, int] = {}
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ConfigError(Path(where), f"expected pairs of class names, got {list(pair)}")
+        unknown = [name for name in pair if name not in index]
+        if unknown:
+            raise ConfigError(Path(where), f"{unknown} not among the classes "
+                              f"{', '.join(classes)}")
+        a, b = index[pair[0]], index[pair[1]]
+        if a in mapping or b in mapping:
+            raise ConfigError(Path(where), f"{list(pair)}: a class may be in one pair only")
+        mapping[a], mapping[b] = b, a
+    return mapping

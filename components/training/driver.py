@@ -68,7 +68,7 @@ from components.training.config import (
     as_plain,
     section_name,
 )
-from components.training.data import JobData, holdout_split, index_job_data
+from components.training.data import JobData, flip_label_map, holdout_split, index_job_data
 from components.training.session import ABORT_KEY, ModelPlan, TeacherPlan, WorkerPlan
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,9 @@ class TrainRequest:
         repo_root: repository root (MLflow's default store, relative paths).
         fresh: discard the run folder and start over.
         pretrained: network name -> local weight file (``conf/models.yaml``).
-        val_fraction: > 0: hold out this fraction of the training videos and
-            evaluate on them (``val/*`` metrics; Tune); 0: evaluate on the test split.
+        val_fraction: the share of training videos held out for model selection
+            (``val/*``); None: ``settings.val_fraction``. 0: no validation (the last
+            epoch is the model). The test split is never evaluated per epoch.
         trial: set for Tune trials.
         register: log and register the model (and move the champion alias).
     """
@@ -127,7 +128,7 @@ class TrainRequest:
     repo_root: Path = Path(".")
     fresh: bool = False
     pretrained: Mapping[str, str | None] = field(default_factory=dict)
-    val_fraction: float = 0.0
+    val_fraction: float | None = None
     trial: TrialContext | None = None
     register: bool = True
 
@@ -198,6 +199,7 @@ def apply_tuned_config(cfg: StudentConfig, root: Path) -> StudentConfig:
 def _model_plan(job: str, cfg: JobConfig, data: JobData, request: TrainRequest,
                 teacher_info: Mapping[str, Any] | None) -> ModelPlan:
     from components.models import model_spec, resolve_pretrained
+    from components.models.teacher import TORCHVISION_WIDTH
 
     kwargs: dict[str, Any] = {"num_classes": data.num_classes}
     if job == "teacher":
@@ -205,8 +207,10 @@ def _model_plan(job: str, cfg: JobConfig, data: JobData, request: TrainRequest,
     elif job == "student":
         kwargs["img_size"] = cfg.height if cfg.height == cfg.width else (cfg.height, cfg.width)
         kwargs["luminous_in_channels"] = 2 if cfg.input == "flow" else 3
-        if teacher_info is not None:
+        if teacher_info is not None:  # the luminous trunk is the teacher's
             kwargs["luminous_arch"] = teacher_info["model"]
+            kwargs["luminous_width"] = int(teacher_info.get("model_kwargs", {}).get(
+                "width", TORCHVISION_WIDTH))
         elif "train_luminous_trunk" not in cfg.model_kwargs:
             kwargs["train_luminous_trunk"] = True  # no teacher: the trunk must learn
     kwargs.update(cfg.model_kwargs)
@@ -282,13 +286,13 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
         cfg = apply_tuned_config(cfg, root)  # type: ignore[arg-type]
     paths = request.data.resolved(root)
     data = index_job_data(job, cfg, paths.ingest, paths.represent, section, root=root)
-    train, evaluated, prefix = data.train, data.test, "test"
-    if request.val_fraction > 0:
-        train, evaluated = holdout_split(data.train, request.val_fraction, request.settings.seed)
-        prefix = "val"
-        if not evaluated:
-            raise InputError(paths.ingest / "manifest.csv", "too few training videos to hold "
-                             "out a validation set")
+    val_fraction = request.settings.val_fraction if request.val_fraction is None \
+        else request.val_fraction
+    prefix = "val"
+    train, evaluated = holdout_split(data.train, val_fraction, request.settings.seed)
+    if val_fraction > 0 and not evaluated:
+        raise InputError(paths.ingest / "manifest.csv", "too few training videos to hold "
+                         "out a validation set (set train.val_fraction: 0 to train without)")
     samples = sum(len(e.base_positions) or e.items for e in train) if job in ("normal", "motion") \
         else len(train)
     if samples < cfg.batch_size:
@@ -310,7 +314,7 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
             inputs[f"weights.{key}"] = file_sha256(Path(value))
     fingerprint = make_fingerprint(
         {"job": job, section: as_plain(cfg), "train": computed, "model_kwargs": model.kwargs,
-         "evaluate_on": prefix, "val_fraction": request.val_fraction},
+         "evaluate_on": prefix, "val_fraction": val_fraction},
         manifest_sha256=file_sha256(paths.ingest / "manifest.csv"), model=model.name,
         inputs=inputs,
     )
@@ -322,6 +326,9 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
         eval_prefix=prefix, fingerprint=fingerprint,
         threads=resolve_threads(settings, cpus),
         find_unused_parameters=job == "student" and not getattr(cfg, "kd", True),
+        test=() if request.trial is not None else tuple(data.test),  # trials never see it
+        flip_map=flip_label_map(cfg.augment.flip_pairs, data.classes,
+                                f"{section}.augment.flip_pairs"),
     )
     if request.trial is not None:
         run_name = f"{job}-trial-{request.trial.trial_id}"
@@ -450,19 +457,28 @@ def fit(prepared: Prepared, callbacks: Sequence[Any] = ()) -> Any:
 # --------------------------------------------------------------------------- finishing
 
 
-def final_metrics(history: Sequence[Mapping[str, float]], prefix: str) -> dict[str, float]:
-    """The DVC metrics of a run: the last epoch's evaluation, epochs and seconds."""
-    last = history[-1]
+def final_metrics(state: Mapping[str, Any], prefix: str) -> dict[str, float]:
+    """The DVC metrics of a finished run: the selected model's test scores (``top1``...,
+    NaN for a Tune trial, which never sees the test split), the epoch it came from and
+    its validation scores, the epochs run and their seconds."""
+    history = [dict(h) for h in state["history"]]
+    best_epoch = int((state.get("best") or {}).get("epoch") or len(history))
+    best = next((h for h in history if int(h["epoch"]) == best_epoch), history[-1])
+    test = ((state.get("final") or {}).get("metrics")) or {}
+    nan = float("nan")
     return {
-        "top1": last.get(f"{prefix}/top1", float("nan")),
-        "top5": last.get(f"{prefix}/top5", float("nan")),
-        "mean_class_acc": last.get(f"{prefix}/mean_class_acc", float("nan")),
-        "top1_item": last.get(f"{prefix}/top1_item", float("nan")),
-        "loss": last.get(f"{prefix}/loss", float("nan")),
-        "train_loss": last.get("train/loss", float("nan")),
+        "top1": test.get("test/top1", nan),
+        "top5": test.get("test/top5", nan),
+        "mean_class_acc": test.get("test/mean_class_acc", nan),
+        "top1_item": test.get("test/top1_item", nan),
+        "loss": test.get("test/loss", nan),
+        "videos": test.get("test/videos", nan),
+        "best_epoch": float(best_epoch),
+        "val_top1": best.get(f"{prefix}/top1", nan),
+        "val_loss": best.get(f"{prefix}/loss", nan),
+        "train_loss": best.get("train/loss", nan),
         "epochs": float(len(history)),
         "seconds": float(sum(h.get("epoch_seconds", 0.0) for h in history)),
-        "videos": last.get(f"{prefix}/videos", float("nan")),
     }
 
 
@@ -524,7 +540,7 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
             written = Path(tmp) / job
             out.write_model(written, state["model"], _model_info(prepared))
         version = log_video_model({"model": written}, registered_model_name=name)
-    metric = f"{prepared.plan.eval_prefix}/top1"
+    metric = "test/top1"
     decision = promote_if_better(name, version.version, metric_name=metric, metric_value=top1,
                                  dataset_key=prepared.labels["key"])
     log.info("%s v%s: %s (%s)", name, version.version,
@@ -563,14 +579,21 @@ def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
     history = [dict(h) for h in state["history"]]
     reconcile_history(run_id, history)
     prefix = prepared.plan.eval_prefix
-    metrics = final_metrics(history, prefix)
+    metrics = final_metrics(state, prefix)
     log_metrics({f"final/{k}": v for k, v in metrics.items() if np.isfinite(v)},
                 step=len(history), run_id=run_id)
-    confusion = np.asarray(state.get("extra", {}).get("confusion", torch.zeros(0)).numpy())
-    title = f"{prepared.run_name} ({prepared.labels['key']}, {prefix})"
+    final = state.get("final") or {}
+    # The confusion of the selected model on the test split; a trial's: its last validation.
+    confusion = final.get("confusion", state.get("extra", {}).get("confusion"))
+    confusion = np.asarray(confusion.numpy() if confusion is not None else np.zeros((0, 0)))
+    split = "test" if final else prefix
+    title = f"{prepared.run_name} ({prepared.labels['key']})"
     figures = {
-        "confusion": out.confusion_figure(confusion, prepared.data.classes, title),
-        "curves": out.curves_figure(history, prefix, title),
+        "confusion": out.confusion_figure(
+            confusion, prepared.data.classes,
+            f"{title}, {split} videos, epoch {int(metrics['best_epoch'])}"),
+        "curves": out.curves_figure(history, prefix, title,
+                                    best_epoch=int(metrics["best_epoch"])),
     }
     log_figure(figures["confusion"], "figures/confusion_matrix.png", run_id=run_id)
     log_figure(figures["curves"], "figures/training_curves.png", run_id=run_id)
@@ -723,8 +746,9 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
         if run_dir is not None:
             state = read_run_state(run_dir) or {}
             write_run_state(run_dir, {**state, "completed": True})
-    log.info("%s finished in %.0f s: %s top-1 %.3f (video level)", prepared.run_name,
-             time.time() - started, prepared.plan.eval_prefix, final["top1"])
+    log.info("%s finished in %.0f s: epoch %d selected (validation top-1 %.3f), test top-1 "
+             "%.3f (video level)", prepared.run_name, time.time() - started,
+             int(final["best_epoch"]), final["val_top1"], final["top1"])
     return TrainResult(
         job=request.job, run_name=prepared.run_name, run_dir=str(run_dir or ""),
         mlflow_run_id=run.run_id, metrics=final, history=history, resumed_from=resumed_from,

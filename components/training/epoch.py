@@ -94,6 +94,7 @@ def train_one_epoch(
     generator: torch.Generator | None = None,
     describe: Callable[[Batch], Sequence[str]] | None = None,
     max_steps: int | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> EpochStats:
     """Train ``model`` for one pass over ``loader``.
 
@@ -114,6 +115,7 @@ def train_one_epoch(
         generator: CPU generator for CutMix (seeded per epoch and rank by the caller).
         describe: returns the video keys of a batch (named when the loss is not finite).
         max_steps: stop after this many steps (benchmarks).
+        scheduler: learning-rate schedule stepped after every optimiser step.
 
     Returns:
         The epoch's statistics for this process.
@@ -166,6 +168,8 @@ def train_one_epoch(
             if grad_clip > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         steps += 1
         n = labels.shape[0]
         samples += n
@@ -182,6 +186,23 @@ def train_one_epoch(
         top1=correct / denom if samples else float("nan"),
         samples=samples, steps=steps, seconds=seconds,
     )
+
+
+def recalibrate_batchnorm(
+    model: nn.Module, loader: Iterable[Batch], task: ClassifierTask, *, device: torch.device,
+    max_batches: int, amp: bool = False,
+) -> int:
+    """Precise BN on the unwrapped ``model`` over training batches of ``loader``
+    (:func:`components.training.precise_bn.recompute_batchnorm_statistics`)."""
+    from components.training.precise_bn import recompute_batchnorm_statistics
+
+    def forward(net: nn.Module, batch: Batch) -> None:
+        inputs = task.prepare(tuple(batch[k].to(device, non_blocking=True)
+                                    for k in task.input_keys))
+        with autocast(device, amp):
+            task.forward(net, inputs)
+
+    return recompute_batchnorm_statistics(model, loader, forward, max_batches)
 
 
 @torch.no_grad()

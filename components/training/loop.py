@@ -6,13 +6,17 @@ for DDP (``prepare_model``: gloo on CPUs, NCCL on GPUs, chosen by TorchTrainer)
 and the loaders (``prepare_data_loader``), then per epoch:
 
 1. train (:func:`components.training.epoch.train_one_epoch`), the sampler and the
-   datasets seeded by (seed, epoch);
-2. step the cosine schedule;
-3. evaluate the unwrapped model on this rank's share of the evaluation videos,
-   gather every rank's predictions, compute the metrics (the same on all ranks);
-4. ``ray.train.report(metrics, checkpoint=...)``: rank 0 writes the checkpoint
-   (model, optimiser, scheduler, scaler, epoch, every rank's RNG state, history),
-   the other ranks report metrics only.
+   datasets seeded by (seed, epoch), the learning rate stepped per batch;
+2. recompute the BatchNorm statistics with the epoch's final weights (precise BN;
+   the ranks' statistics averaged), so that eval mode is the model just trained;
+3. evaluate the unwrapped model on this rank's share of the validation videos,
+   gather every rank's predictions, compute the metrics (the same on all ranks),
+   and keep the weights if this epoch is the best so far;
+4. when the last epoch is done or validation stopped improving (``patience``):
+   load the best epoch's weights and score them once on the test split;
+5. ``ray.train.report(metrics, checkpoint=...)``: rank 0 writes the checkpoint
+   (model, optimiser, scheduler, scaler, epoch, every rank's RNG state, history,
+   the best weights, the final test scores), the other ranks report metrics only.
 
 A non-finite loss stops every rank at the same step; the workers then report
 ``{ABORT_KEY: message}`` without a checkpoint and return, so Ray does not retry
@@ -37,7 +41,13 @@ from components.training.checkpoint import (
     save_checkpoint,
     unwrap_model,
 )
-from components.training.epoch import EpochStats, evaluate, train_one_epoch
+from components.training.data import build_eval_dataset
+from components.training.epoch import (
+    EpochStats,
+    evaluate,
+    recalibrate_batchnorm,
+    train_one_epoch,
+)
 from components.training.losses import NonFiniteLossError
 from components.training.metrics import Predictions, summarize
 from components.training.session import (
@@ -83,11 +93,21 @@ def _sync_buffers(model: torch.nn.Module, world: int) -> None:
         dist.broadcast(buffer.data, src=0)
 
 
+def _score(session: Session, loader: Any, prefix: str, world: int) -> tuple[dict[str, float],
+                                                                           Any]:
+    """Video-level metrics and confusion of the unwrapped model on every rank's share."""
+    preds = evaluate(unwrap_model(session.model), loader, session.task, device=session.device,
+                     amp=session.plan.settings.amp)
+    merged = Predictions.concat(_gather(preds, world))
+    return summarize(merged, session.plan.num_classes, prefix)
+
+
 def run_epoch(
     session: Session, model: torch.nn.Module, train_loader: Any, eval_loader: Any, *,
     epoch: int, rank: int, world: int,
 ) -> tuple[dict[str, float], Any]:
-    """Train and evaluate one epoch; returns (metrics record, confusion matrix)."""
+    """Train, recalibrate BatchNorm and validate one epoch; returns (metrics record,
+    validation confusion matrix or None without validation)."""
     plan, cfg = session.plan, session.plan.config
     session.train_set.set_epoch(epoch)
     sampler = getattr(train_loader, "sampler", None)
@@ -100,20 +120,49 @@ def run_epoch(
         model, train_loader, session.optimizer, session.task, epoch=epoch,
         device=session.device, steps_before=session.steps, scaler=session.scaler,
         amp=plan.settings.amp, grad_clip=cfg.grad_clip, label_smoothing=cfg.label_smoothing,
-        augment=cfg.augment, generator=generator,
+        augment=cfg.augment, generator=generator, scheduler=session.scheduler,
         describe=lambda batch: session.train_set.keys_of(batch["video"].tolist()),
     )
-    session.scheduler.step()
-    _sync_buffers(model, world)
-    preds = evaluate(unwrap_model(model), eval_loader, session.task, device=session.device,
-                     amp=plan.settings.amp)
-    merged = Predictions.concat(_gather(preds, world))
-    eval_metrics, confusion = summarize(merged, plan.num_classes, plan.eval_prefix)
+    if plan.settings.precise_bn_batches:
+        recalibrate_batchnorm(unwrap_model(model), train_loader, session.task,
+                              device=session.device, amp=plan.settings.amp,
+                              max_batches=plan.settings.precise_bn_batches)
+    else:
+        _sync_buffers(model, world)
     all_stats = _gather(stats, world)
     session.steps += all_stats[0].steps
-    record = {"epoch": float(epoch), "lr": float(lr), **_combine_stats(all_stats),
-              **eval_metrics, "epoch_seconds": time.time() - started, "time": time.time()}
+    record = {"epoch": float(epoch), "lr": float(lr), **_combine_stats(all_stats)}
+    confusion = None
+    if eval_loader is not None:
+        eval_metrics, confusion = _score(session, eval_loader, plan.eval_prefix, world)
+        record.update(eval_metrics)
+    record.update({"epoch_seconds": time.time() - started, "time": time.time()})
     return record, confusion
+
+
+def finish_training(session: Session, test_loader: Any, world: int) -> None:
+    """Training is over: load the best epoch's weights and score them on the test split."""
+    session.restore_best()
+    session.stopped = True
+    if test_loader is None:
+        return
+    metrics, confusion = _score(session, test_loader, "test", world)
+    session.final = {"epoch": session.best_epoch, "metrics": metrics,
+                     "confusion": torch.from_numpy(confusion)}
+
+
+def _eval_loader(dataset: Any, rank: int, world: int, batch: int, workers: int,
+                 device: torch.device) -> Any:
+    """This rank's share of an evaluation set (every world-th item), or None if empty."""
+    import ray.train.torch
+
+    if dataset is None or len(dataset) == 0:
+        return None
+    share = Subset(dataset, list(range(rank, len(dataset), world)))
+    return ray.train.torch.prepare_data_loader(DataLoader(
+        share, batch_size=batch, shuffle=False, num_workers=workers,
+        pin_memory=device.type == "cuda",
+    ), add_dist_sampler=False)
 
 
 def train_loop_per_worker(config: dict[str, Any]) -> None:
@@ -127,14 +176,14 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     torch.set_num_threads(max(1, plan.threads))
     seed_everything(plan.settings.seed + rank)
     device = ray.train.torch.get_device()
-    session = build_session(plan, device)
+    session = build_session(plan, device, world)
 
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             state = load_checkpoint(Path(directory), plan.fingerprint, map_location=device)
         restore_session(session, state, rank)
-    if session.epoch >= plan.config.epochs:
+    if session.stopped or session.epoch >= plan.config.epochs:
         return  # finished before a restart: nothing left to train
 
     model = ray.train.torch.prepare_model(
@@ -149,11 +198,12 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         session.train_set, batch_size=per_rank, sampler=sampler, drop_last=True,
         num_workers=loader_workers, pin_memory=device.type == "cuda",
     ))
-    eval_share = Subset(session.eval_set, list(range(rank, len(session.eval_set), world)))
-    eval_loader = ray.train.torch.prepare_data_loader(DataLoader(
-        eval_share, batch_size=plan.config.eval_batch, shuffle=False,
-        num_workers=loader_workers, pin_memory=device.type == "cuda",
-    ), add_dist_sampler=False)
+    eval_loader = _eval_loader(session.eval_set if plan.eval else None, rank, world,
+                               plan.config.eval_batch, loader_workers, device)
+    test_set = build_eval_dataset(plan.job, plan.config, plan.roots, plan.kinds, plan.test,
+                                  plan.settings.seed) if plan.test else None
+    test_loader = _eval_loader(test_set, rank, world, plan.config.eval_batch, loader_workers,
+                               device)
 
     for epoch in range(session.epoch + 1, plan.config.epochs + 1):
         try:
@@ -167,17 +217,24 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                                          f"last good checkpoint: {last}"})
             return
         session.epoch = epoch
+        session.consider(epoch, record)
+        record["best_epoch"] = float(session.best_epoch)
         session.history.append(record)
+        stop = session.should_stop()
+        if stop:
+            finish_training(session, test_loader, world)
         rng_states = _gather(capture_rng_state(), world)
+        extra = {} if confusion is None else {"confusion": torch.from_numpy(confusion)}
         with tempfile.TemporaryDirectory(prefix="har-ckpt-") as directory:
             reported = None
             if rank == 0:
                 save_checkpoint(
                     Path(directory), fingerprint=plan.fingerprint, job=plan.job,
                     model_name=plan.model.name, epoch=epoch,
-                    state=session_state(session, rng_states,
-                                        {"confusion": torch.from_numpy(confusion)}),
+                    state=session_state(session, rng_states, extra),
                 )
                 reported = ray.train.Checkpoint.from_directory(directory)
             ray.train.report(record, checkpoint=reported,
                              checkpoint_dir_name=checkpoint_dir_name(epoch))
+        if stop:
+            return

@@ -117,8 +117,10 @@ def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str):  #
     return fig
 
 
-def curves_figure(history: Sequence[Mapping[str, Any]], eval_prefix: str, title: str):  # noqa: ANN201
-    """Loss (train, eval) and top-1 (train, eval) per epoch."""
+def curves_figure(history: Sequence[Mapping[str, Any]], eval_prefix: str, title: str,  # noqa: ANN201
+                  best_epoch: int | None = None):
+    """Loss (train, eval) and top-1 (train, eval) per epoch; a dashed line marks the
+    selected (best validation) epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -134,6 +136,9 @@ def curves_figure(history: Sequence[Mapping[str, Any]], eval_prefix: str, title:
         for key in keys:
             values = [h.get(key, float("nan")) for h in history]
             ax.plot(epochs, values, marker="o", label=key)
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1,
+                       label=f"selected (epoch {best_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(what)
         ax.legend(fontsize=7)

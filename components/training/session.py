@@ -7,7 +7,12 @@ datasets, and :func:`session_state` / :func:`restore_session` to checkpoint and
 resume them.
 
 Optimiser and schedule: AdamW (no weight decay on biases and normalisation
-weights), cosine annealing per epoch from ``lr`` to ``min_lr`` over ``epochs``.
+weights); a linear warm-up over ``warmup_epochs``, then cosine annealing from
+``lr`` to ``min_lr`` at the last epoch, stepped per optimiser step
+(:mod:`components.training.schedule`).
+
+Model selection: the session keeps the weights of the best validation epoch
+(:meth:`Session.consider`); when training stops they are the trained model.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from torch import nn
 from components.training.checkpoint import Fingerprint, restore_rng_state, unwrap_model
 from components.training.config import JobConfig, TrainSettings
 from components.training.data import VideoEntry, build_datasets
+from components.training.schedule import steps_per_epoch, warmup_cosine
 from components.training.tasks import ClassifierTask, DistillTask
 
 #: Key of a report that ends a run early (non-finite loss); its value is the message.
@@ -57,12 +63,16 @@ class WorkerPlan:
         model: the model to train.
         teacher: the student's teacher (None for other jobs or without KD).
         roots, kinds: shard folder and representation kind per role.
-        train, eval: the videos trained on and evaluated on each epoch.
+        train, eval: the videos trained on and evaluated on each epoch (``eval``:
+            the validation videos; empty without validation).
         num_classes: K.
-        eval_prefix: metric prefix of the evaluation (``test`` or ``val``).
+        eval_prefix: metric prefix of the per-epoch evaluation (``val``).
         fingerprint: the run's fingerprint (checked before loading a checkpoint).
         threads: torch threads per worker.
         find_unused_parameters: DDP flag (LIFT-Net without KD leaves h2 unused).
+        test: the videos the trained (selected) model is scored on once, when
+            training stops (``test/*``); empty for Tune trials, which never see them.
+        flip_map: class index -> the class a horizontal flip turns it into.
     """
 
     job: str
@@ -79,6 +89,8 @@ class WorkerPlan:
     fingerprint: Fingerprint
     threads: int = 1
     find_unused_parameters: bool = False
+    test: tuple[VideoEntry, ...] = ()
+    flip_map: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,6 +101,12 @@ class Session:
         epoch: last completed epoch (0 before training).
         steps: optimiser steps so far.
         history: one metrics dict per completed epoch.
+        best_epoch: the epoch whose weights are the model so far (0: none yet).
+        best_score: its validation score (video top-1, minus loss).
+        best_model: its weights (CPU tensors), or None without validation.
+        stopped: training is over (last epoch, or early stop).
+        final: the selected model's scores on the test split (``metrics`` dict and
+            ``confusion`` matrix), once ``stopped``.
     """
 
     plan: WorkerPlan
@@ -103,6 +121,41 @@ class Session:
     epoch: int = 0
     steps: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: tuple[float, float] | None = None
+    best_model: dict[str, torch.Tensor] | None = None
+    stopped: bool = False
+    final: dict[str, Any] | None = None
+
+    def consider(self, epoch: int, record: dict[str, float]) -> bool:
+        """Keep this epoch's weights if its validation score is the best so far
+        (ties: the later epoch, whose statistics had more training). Without
+        validation the latest epoch is the best. Returns whether it was kept."""
+        prefix = self.plan.eval_prefix
+        top1 = record.get(f"{prefix}/top1")
+        if top1 is None or not self.plan.eval:
+            self.best_epoch, self.best_score, self.best_model = epoch, None, None
+            return True
+        score = (float(top1), -float(record.get(f"{prefix}/loss", 0.0)))
+        if self.best_score is not None and score < self.best_score:
+            return False
+        self.best_epoch, self.best_score = epoch, score
+        self.best_model = {k: v.detach().to("cpu", copy=True)
+                           for k, v in unwrap_model(self.model).state_dict().items()}
+        return True
+
+    def should_stop(self) -> bool:
+        """The last epoch is done, or validation has not improved for ``patience``."""
+        cfg = self.plan.config
+        if self.epoch >= cfg.epochs:
+            return True
+        return bool(cfg.patience and self.best_score is not None
+                    and self.epoch - self.best_epoch >= cfg.patience)
+
+    def restore_best(self) -> None:
+        """Load the best epoch's weights into the model (when validation kept any)."""
+        if self.best_model is not None:
+            unwrap_model(self.model).load_state_dict(self.best_model, strict=True)
 
 
 def seed_everything(seed: int) -> None:
@@ -159,8 +212,11 @@ def make_optimizer(model: nn.Module, cfg: JobConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
 
 
-def build_session(plan: WorkerPlan, device: torch.device) -> Session:
-    """Model (on ``device``), optimiser, cosine schedule, scaler, task, datasets."""
+def build_session(plan: WorkerPlan, device: torch.device, world: int = 1) -> Session:
+    """Model (on ``device``), optimiser, schedule, scaler, task, datasets.
+
+    ``world``: DDP ranks sharing the training set (sizes the schedule in steps).
+    """
     model = build_model(plan.model)
     teacher = None
     if plan.teacher is not None:
@@ -171,12 +227,16 @@ def build_session(plan: WorkerPlan, device: torch.device) -> Session:
     cuda_layout = device.type == "cuda" and plan.settings.channels_last
     if cuda_layout and plan.job in ("normal", "motion"):
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, plan.config)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=plan.config.epochs, eta_min=plan.config.min_lr)
+    cfg = plan.config
+    optimizer = make_optimizer(model, cfg)
+    train_set, eval_set = build_datasets(plan.job, cfg, plan.roots, plan.kinds,
+                                         plan.train, plan.eval, plan.settings.seed,
+                                         flip_map=plan.flip_map)
+    per_epoch = steps_per_epoch(len(train_set), cfg.batch_size, world)
+    scheduler = warmup_cosine(optimizer, total_steps=per_epoch * cfg.epochs,
+                              warmup_steps=round(per_epoch * cfg.warmup_epochs),
+                              min_ratio=cfg.min_lr / cfg.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and plan.settings.amp)
-    train_set, eval_set = build_datasets(plan.job, plan.config, plan.roots, plan.kinds,
-                                         plan.train, plan.eval, plan.settings.seed)
     return Session(plan=plan, model=model, optimizer=optimizer, scheduler=scheduler,
                    scaler=scaler, task=make_task(plan, device, teacher, model),
                    train_set=train_set,
@@ -197,6 +257,14 @@ def session_state(
         "steps": session.steps,
         "rng": rng_states,
         "history": [dict(h) for h in session.history],
+        # The best weights are stored once: when they are this epoch's (or training
+        # stopped and they were loaded back), "model" above already holds them.
+        "best": {"epoch": session.best_epoch,
+                 "score": list(session.best_score) if session.best_score else None,
+                 "model": None if session.best_epoch == session.epoch or session.stopped
+                 else session.best_model},
+        "stopped": session.stopped,
+        "final": session.final,
         "extra": dict(extra or {}),
     }
 
@@ -214,6 +282,16 @@ def restore_session(session: Session, state: dict[str, Any], rank: int) -> None:
     session.epoch = int(state["epoch"])
     session.steps = int(state.get("steps", 0))
     session.history = [dict(h) for h in state.get("history", [])]
+    best = state.get("best") or {}
+    session.best_epoch = int(best.get("epoch") or 0)
+    score = best.get("score")
+    session.best_score = (float(score[0]), float(score[1])) if score else None
+    session.best_model = best.get("model")
+    if session.best_model is None and session.best_score is not None:
+        session.best_model = {k: v.detach().to("cpu", copy=True)
+                              for k, v in state["model"].items()}
+    session.stopped = bool(state.get("stopped", False))
+    session.final = state.get("final")
     rng = state.get("rng") or []
     if rank < len(rng):
         restore_rng_state(rng[rank])

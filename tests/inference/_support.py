@@ -112,8 +112,9 @@ def prepare(job: str, shards: Shards, cfg: Any, outputs: Any = None) -> Any:
     from components.training import DataPaths, TrainRequest, TrainSettings
     from components.training.driver import prepare_training
 
-    settings = TrainSettings(num_workers=1, cpus_per_worker=1, pretrained=None,
-                             storage_path=str(shards.root / "ray"), experiment="har-tests")
+    settings = TrainSettings(num_workers=1, cpus_per_worker=1, models_file=None,
+                             storage_path=str(shards.root / "ray"), experiment="har-tests",
+                             val_fraction=0.0)
     request = TrainRequest(job=job, config=cfg, settings=settings,
                            data=DataPaths(shards.ingest, shards.represent),
                            repo_root=shards.root, outputs=outputs)

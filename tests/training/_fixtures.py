@@ -87,7 +87,7 @@ def settings(tmp: Path, **overrides: Any) -> Any:
     from components.training import TrainSettings
 
     base = TrainSettings(num_workers=2, cpus_per_worker=1, storage_path=str(tmp / "ray"),
-                         pretrained=None, experiment="har-tests", max_failures=0)
+                         models_file=None, experiment="har-tests", max_failures=0)
     return dataclasses.replace(base, **overrides)
 
 

@@ -42,7 +42,7 @@ except HarError as exc:
 
 PARAMS = {
     "train": {"num_workers": 2, "cpus_per_worker": 1, "storage_path": "ray", "max_failures": 0,
-              "pretrained": None, "experiment": "har-tests"},
+              "models_file": None, "experiment": "har-tests"},
     "train_teacher": {"height": 16, "width": 16, "clip_len": 4, "eval_clips": 1, "epochs": 3,
                       "batch_size": 4, "lr": 1e-3},
 }
@@ -104,7 +104,7 @@ def test_killed_job_resumes_from_epoch_one_and_logs_each_epoch_once(
     runs = client.search_runs([experiment.experiment_id])
     assert [r.info.run_id for r in runs] == [summary["mlflow_run_id"]]
     assert runs[0].info.status == "FINISHED"
-    for key in ("train/loss", "test/top1"):
+    for key in ("train/loss", "val/top1"):
         steps = [m.step for m in client.get_metric_history(runs[0].info.run_id, key)]
         assert sorted(steps) == [1, 2, 3], (key, steps)
     shutil.rmtree(root / "ray", ignore_errors=True)

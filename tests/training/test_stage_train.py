@@ -23,7 +23,7 @@ def _args(tmp_path: Path, params: dict, *argv: str) -> argparse.Namespace:
 
 def test_sections_and_flags_build_the_request(tmp_path: Path) -> None:
     args = _args(tmp_path, {
-        "train": {"num_workers": 1, "pretrained": None},
+        "train": {"num_workers": 1, "models_file": None},
         "train_teacher": {"input": "flow", "epochs": 5, "augment": {"flip": 0.0}},
     }, "--job", "teacher", "--epochs", "2", "--num-workers", "2", "--fresh")
     request = train_stage.build_request(args, tmp_path)
@@ -35,19 +35,22 @@ def test_sections_and_flags_build_the_request(tmp_path: Path) -> None:
 
 
 def test_normal_stream_reads_frames_by_default(tmp_path: Path) -> None:
-    args = _args(tmp_path, {"train_normal": {"model": "efficientnet_b0"}}, "--job", "normal")
+    args = _args(tmp_path, {"train": {"models_file": None},
+                            "train_normal": {"model": "efficientnet_b0"}}, "--job", "normal")
     request = train_stage.build_request(args, tmp_path)
     assert isinstance(request.config, StreamConfig) and request.config.input == "frames"
 
 
 def test_unknown_parameters_are_refused(tmp_path: Path) -> None:
-    args = _args(tmp_path, {"train_teacher": {"kd": True}}, "--job", "teacher")
+    args = _args(tmp_path, {"train": {"models_file": None}, "train_teacher": {"kd": True}},
+                 "--job", "teacher")
     with pytest.raises(ConfigError, match="train_teacher.kd"):
         train_stage.build_request(args, tmp_path)
 
 
 def test_motion_stream_must_read_a_motion_representation(tmp_path: Path) -> None:
-    args = _args(tmp_path, {"train_motion": {"input": "frames"}}, "--job", "motion")
+    args = _args(tmp_path, {"train": {"models_file": None}, "train_motion": {"input": "frames"}},
+                 "--job", "motion")
     with pytest.raises(ConfigError, match="mei or rank"):
         train_stage.build_request(args, tmp_path)
 
@@ -70,7 +73,7 @@ def test_tune_stage_has_its_flags() -> None:
 def test_a_variant_layers_its_section_over_the_jobs_and_writes_under_its_name(
         tmp_path: Path) -> None:
     args = _args(tmp_path, {
-        "train": {"num_workers": 1, "pretrained": None},
+        "train": {"num_workers": 1, "models_file": None},
         "train_student": {"epochs": 4, "kd": True, "model_kwargs": {"depth": 2, "num_heads": 2}},
         "train_student_nokd": {"kd": False, "model_kwargs": {"depth": 1}},
     }, "--job", "student", "--variant", "nokd")
@@ -78,3 +81,28 @@ def test_a_variant_layers_its_section_over_the_jobs_and_writes_under_its_name(
     assert request.config.kd is False and request.config.epochs == 4
     assert request.config.model_kwargs == {"depth": 1, "num_heads": 2}  # nested keys merge
     assert request.outputs.name == "student_nokd"
+
+
+REPO_MODELS = Path(__file__).resolve().parents[2] / "conf" / "models.yaml"
+
+
+def test_the_preset_names_each_jobs_network_and_the_section_overrides_it(
+        tmp_path: Path) -> None:
+    from components.models.presets import load_models_config
+
+    demo = load_models_config(REPO_MODELS).presets["demo"]
+    params = {"train": {"preset": "demo", "models_file": str(REPO_MODELS)},
+              "train_teacher": {"model": None, "model_kwargs": {"dropout": 0.1}}}
+    request = train_stage.build_request(_args(tmp_path, params, "--job", "teacher"), tmp_path)
+    assert request.config.model == demo.jobs["teacher"]
+    assert request.config.model_kwargs == {**demo.networks[demo.jobs["teacher"]], "dropout": 0.1}
+    params["train_teacher"] = {"model": "r3d_18"}  # the ablation: same width, other blocks
+    request = train_stage.build_request(_args(tmp_path, params, "--job", "teacher"), tmp_path)
+    assert request.config.model == "r3d_18"
+    assert request.config.model_kwargs == demo.networks["r3d_18"]
+    params["train"]["preset"] = "laptop"
+    with pytest.raises(ConfigError, match="no preset 'laptop'"):
+        train_stage.build_request(_args(tmp_path, params, "--job", "teacher"), tmp_path)
+    params["train"] = {"preset": "demo", "models_file": "missing.yaml"}
+    with pytest.raises(ConfigError, match="models file not found"):
+        train_stage.build_request(_args(tmp_path, params, "--job", "teacher"), tmp_path)
