@@ -1,6 +1,7 @@
 """One training epoch through Ray Train (one worker) against the same epoch in a plain loop.
 
     python -m bench.train [--seconds 30] [--size 64] [--model mobilenetv2_100]
+    python -m bench.train --learning [--jobs ...] [--no-paper]   # see bench/learning.py
 
 Both sides run :func:`components.training.epoch.train_one_epoch` on the same
 synthetic MEI shards (the motion-stream job) with the same model, batch and
@@ -74,7 +75,7 @@ def make_request(root: Path, args: argparse.Namespace, cpus: int):  # noqa: ANN2
 
     cfg = StreamConfig(model=args.model, input="mei", height=args.size, width=args.size,
                        epochs=2, batch_size=args.batch_size)
-    settings = TrainSettings(num_workers=1, cpus_per_worker=cpus, pretrained=None,
+    settings = TrainSettings(num_workers=1, cpus_per_worker=cpus, models_file=None,
                              storage_path=str(root / "ray"), max_failures=0, log_model=False)
     return TrainRequest(job="motion", config=cfg, settings=settings,
                         data=DataPaths(root / "ingest", root / "represent"), outputs=None,
@@ -111,7 +112,16 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64, help="image size (the demo's 64)")
     parser.add_argument("--model", default="mobilenetv2_100")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--learning", action="store_true",
+                        help="instead: how fast each demo model learns (bench.learning; "
+                             "run after make demo)")
+    from bench import learning
+
+    learning.add_arguments(parser)
     args = parser.parse_args()
+    if args.learning:
+        learning.run(args)
+        return
 
     from components.training.driver import ensure_ray, fit, prepare_training
 
