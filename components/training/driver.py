@@ -583,6 +583,12 @@ def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
     log_metrics({f"final/{k}": v for k, v in metrics.items() if np.isfinite(v)},
                 step=len(history), run_id=run_id)
     final = state.get("final") or {}
+    # The test split's scores under their own names too (test/top1 is what the registry
+    # compares), logged once: the test split is scored once, by the selected model.
+    test_scores = {k: float(v) for k, v in (final.get("metrics") or {}).items()
+                   if k.startswith("test/")}
+    log_metrics({k: v for k, v in test_scores.items() if np.isfinite(v)},
+                step=len(history), run_id=run_id)
     # The confusion of the selected model on the test split; a trial's: its last validation.
     confusion = final.get("confusion", state.get("extra", {}).get("confusion"))
     confusion = np.asarray(confusion.numpy() if confusion is not None else np.zeros((0, 0)))

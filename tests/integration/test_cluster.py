@@ -291,9 +291,10 @@ def test_training_runs_on_a_ray_cluster_and_logs_to_an_mlflow_server(
     client = MlflowClient(tracking_uri=mlflow_server.uri)
     run = client.get_run(summary["mlflow_run_id"])
     assert run.info.status == "FINISHED"
-    for metric in ("train/loss", "test/top1"):
+    for metric in ("train/loss", "val/top1"):  # every epoch; the test split once, at the end
         steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, metric))
         assert steps == list(range(1, EPOCHS + 1)), (metric, steps)
+    assert "test/top1" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"figures", "checkpoint"} <= artifacts, artifacts
     # Artifacts went through the server into its folder; nothing went to the repo's store.

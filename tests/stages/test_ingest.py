@@ -10,6 +10,7 @@ import pytest
 
 from components.cli import main
 from components.data.manifest import read_classes, read_manifest
+from components.data.synthetic import DEFAULT_CLASSES
 
 
 def _salt(root: Path) -> dict[str, str]:
@@ -53,7 +54,7 @@ def test_ingest_quarantines_bad_videos_and_keeps_the_good(tiny_synth_dataset: Pa
     assert len(rows) == listed_before
     assert {r.split for r in rows} == {"train", "test"}
     assert all(r.num_frames > 0 and r.width == 64 and r.height == 48 for r in rows)
-    assert read_classes(out / "classes.txt") == ["Rise", "Fall", "Approach", "Recede"]
+    assert read_classes(out / "classes.txt") == list(DEFAULT_CLASSES)
     assert all(r.label == read_classes(out / "classes.txt")[r.label_index] for r in rows)
 
     with (out / "quarantine.csv").open() as handle:

@@ -13,6 +13,7 @@ import pytest
 from components.cli import main
 from components.data.manifest import read_manifest
 from components.data.shards import ShardReader
+from components.data.synthetic import DEFAULT_CLASSES
 from components.data.video import decode_frames
 
 PARAMS = """
@@ -122,7 +123,7 @@ def test_show_draws_a_panel_per_class(ingested, tmp_path):
     import cv2
 
     pictures = sorted(p.name for p in out.glob("*.png"))
-    assert pictures == ["Approach.png", "Fall.png", "Recede.png", "Rise.png"]
+    assert pictures == sorted(f"{name}.png" for name in DEFAULT_CLASSES)
     image = cv2.imread(str(out / "Rise.png"))
     assert image.shape[1] == 6 * 32  # six columns
     assert image.shape[0] > 2 * 32  # two rows plus labels

@@ -20,6 +20,7 @@ import pytest
 from inference._support import Shards, synthetic_shards, write_untrained
 from mlflow.exceptions import MlflowException
 
+from components.data.synthetic import DEFAULT_CLASSES
 from components.errors import InputError
 from components.inference import VideoPredictor
 from components.tracking import load_pyfunc, training_run
@@ -64,7 +65,7 @@ def test_a_registered_video_model_predicts_top_labels(tracking: Tracking, stream
     model = load_pyfunc(f"models:/{NAME}/1")
     videos = [str(v) for v in _videos(shards)[:3]]
     out = model.predict(pd.DataFrame({"video": videos}))
-    classes = ("Rise", "Fall", "Approach", "Recede")
+    classes = DEFAULT_CLASSES
     assert list(out.columns) == output_columns(4)
     assert out["video"].tolist() == videos
     expected = VideoPredictor.from_folders({"m": folders["motion"]})
@@ -249,7 +250,7 @@ def test_a_served_video_model_answers_over_http(tracking: Tracking, streams, spa
         assert status == 200, body
         (row,) = body["predictions"]
         assert row["video"] == video
-        assert row["label"] in ("Rise", "Fall", "Approach", "Recede")
+        assert row["label"] in DEFAULT_CLASSES
         probs = [row[f"top{r}_prob"] for r in range(1, 5)]
         assert row["label"] == row["top1_label"] and 0 < row["probability"] <= 1
         assert sum(probs) <= 1 + 1e-6 and probs == sorted(probs, reverse=True)
