@@ -10,6 +10,7 @@ so one damaged video cannot stop a dataset-wide stage.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ import numpy as np
 from components.data.sampling import ClipSampling, frame_indices
 
 ThreadType = Literal["SLICE", "FRAME", "AUTO", "NONE"]
+#: What PyAV raises on hostile containers (seek on a stream without index, zero
+#: durations, absurd headers): reported as the file's reason, never raised out.
+_PYAV_FAILURES = (av.FFmpegError, OSError, ValueError, ZeroDivisionError, OverflowError,
+                  MemoryError, IndexError)
 ProbeDepth = Literal["header", "packets", "decode"]
 
 
@@ -116,49 +121,98 @@ def probe(path: str | Path, depth: ProbeDepth = "packets") -> VideoInfo:
     path = Path(path)
     container = _open(path)
     try:
-        stream = _video_stream(container, path)
-        ctx = stream.codec_context
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(rate) if rate else 0.0
-        declared = int(stream.frames or 0)
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration = container.duration / av.time_base
-        else:
-            duration = declared / fps if fps else 0.0
-        if not ctx.width or not ctx.height:
-            raise VideoError(path, "video stream has no frame size (corrupt header)")
-        num_frames = declared
-        if depth == "header":
-            if declared == 0 and fps and duration:
-                num_frames = round(duration * fps)
-        elif depth == "packets":
-            num_frames = _count_packets(container, stream, path)
-            if declared and num_frames < declared:
-                raise VideoError(path, f"truncated: {num_frames} of {declared} frames present")
-            container.seek(0)
-            _decode_first(container, stream, path)
-        else:
-            result = _decode_all(container, stream, path)
-            if result.error is not None:
-                raise VideoError(path, result.error)
-            num_frames = len(result.indices)
-        if num_frames == 0:
-            raise VideoError(path, "no frames")
-        if not fps and duration:
-            fps = num_frames / duration
-        return VideoInfo(
-            num_frames=num_frames,
-            fps=round(fps, 6),
-            width=int(ctx.width),
-            height=int(ctx.height),
-            duration_s=round(duration, 6),
-            codec=ctx.name,
-            pix_fmt=ctx.pix_fmt or "",
-        )
+        return _probe_open(container, path, depth)
+    except VideoError:
+        raise
+    except _PYAV_FAILURES as exc:
+        # Whatever a hostile container makes PyAV raise is this file's reason, never
+        # the caller's crash: one bad video must not stop a dataset-wide stage.
+        raise VideoError(path, f"unreadable: {_describe(exc)}") from exc
     finally:
+        _close(container)
+
+
+#: Larger frames than 8K UHD are refused before decoding: a header that declares
+#: them is corrupt or hostile, and one such frame would take gigabytes.
+MAX_FRAME_PIXELS = 7680 * 4320
+
+
+class _Reopen(Exception):
+    """The file was counted but cannot seek back to its start."""
+
+    def __init__(self, num_frames: int) -> None:
+        self.num_frames = num_frames
+
+
+def _rewind(container: av.container.InputContainer) -> bool:
+    """Seek to the start; False where the container cannot (raw streams, no index)."""
+    try:
+        container.seek(0)
+    except _PYAV_FAILURES:
+        return False
+    return True
+
+
+def _close(container: av.container.InputContainer) -> None:
+    # Closing a damaged file may fail too; there is nothing left to save.
+    with contextlib.suppress(av.FFmpegError, OSError):
         container.close()
+
+
+def _probe_open(container: av.container.InputContainer, path: Path, depth: ProbeDepth
+                ) -> VideoInfo:
+    """:func:`probe` on an open container (closed by the caller)."""
+    stream = _video_stream(container, path)
+    ctx = stream.codec_context
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    declared = int(stream.frames or 0)
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    else:
+        duration = declared / fps if fps else 0.0
+    if not ctx.width or not ctx.height:
+        raise VideoError(path, "video stream has no frame size (corrupt header)")
+    if ctx.width * ctx.height > MAX_FRAME_PIXELS:
+        raise VideoError(path, f"declared frame size {ctx.width}x{ctx.height} is larger "
+                               f"than 8K ({MAX_FRAME_PIXELS} pixels): corrupt header?")
+    num_frames = declared
+    if depth == "header":
+        if declared == 0 and fps and duration:
+            num_frames = round(duration * fps)
+    elif depth == "packets":
+        num_frames = _count_packets(container, stream, path)
+        if declared and num_frames < declared:
+            raise VideoError(path, f"truncated: {num_frames} of {declared} frames present")
+        if num_frames == 0:
+            raise VideoError(path, "no frames (the video stream has no packets)")
+        if _rewind(container):
+            _decode_first(container, stream, path)
+        else:  # a stream without an index (raw H.264): read it again from the start
+            with contextlib.closing(_open(path)) as again:
+                _decode_first(again, _video_stream(again, path), path)
+    else:
+        result = _decode_all(container, stream, path)
+        if result.error is not None:
+            raise VideoError(path, result.error)
+        num_frames = len(result.indices)
+    if num_frames == 0:
+        raise VideoError(path, "no frames" if depth != "header" else
+                         "the header declares no frames (a raw stream or a damaged header; "
+                         "probe depth 'packets' counts them)")
+    if not fps and duration:
+        fps = num_frames / duration
+    return VideoInfo(
+        num_frames=num_frames,
+        fps=round(fps, 6),
+        width=int(ctx.width),
+        height=int(ctx.height),
+        duration_s=round(duration, 6),
+        codec=ctx.name,
+        pix_fmt=ctx.pix_fmt or "",
+    )
 
 
 def _count_packets(
@@ -241,61 +295,82 @@ def decode_frames(
     except VideoError as exc:
         return DecodeResult(_empty(size, channels), [], exc.reason)
     try:
-        try:
-            stream = _video_stream(container, path)
-        except VideoError as exc:
-            return DecodeResult(_empty(size, channels), [], exc.reason)
-        stream.thread_type = thread_type
-        wanted: set[int] | None = None
-        if sampling is not None and sampling.strategy != "all":
-            total = num_frames_hint or int(stream.frames or 0)
-            if total <= 0:
-                try:
-                    total = _count_packets(container, stream, path)
-                except VideoError as exc:
-                    return DecodeResult(_empty(size, channels), [], exc.reason)
-                container.seek(0)
-            wanted_list = frame_indices(total, sampling, rng=rng)
-            wanted = set(wanted_list)
-            last_wanted = max(wanted_list) if wanted_list else -1
-        else:
-            last_wanted = math.inf
-        height, width = size if size is not None else (None, None)
-        frames: list[np.ndarray] = []
-        indices: list[int] = []
-        error: str | None = None
-        i = -1
-        try:
-            for i, frame in enumerate(container.decode(stream)):
-                if i > last_wanted:
-                    break
-                if wanted is not None and i not in wanted:
-                    continue
-                array = frame.to_ndarray(width=width, height=height, format=fmt)
-                frames.append(array)
-                indices.append(i)
-        except (av.FFmpegError, OSError) as exc:
-            error = _stopped(i if i >= 0 else 0, exc)
-        declared = int(stream.frames or 0)
-        needed = declared if wanted is None else min(last_wanted + 1, declared or last_wanted + 1)
-        if error is None and declared and i + 1 < needed:
-            # A truncated file often just ends: FFmpeg reports EOF, not an error.
-            error = f"truncated: stream ended after {i + 1} of {declared} frames"
-        if not frames:
-            return DecodeResult(_empty(size, channels), [], error or "no frames decoded")
-        stacked = np.stack(frames)
-        if stacked.ndim == 3:
-            stacked = stacked[..., None]
-        if wanted is not None:
-            # Sampled indices may repeat (clips shorter than the sample) and are
-            # returned in the requested order; frames past a failure are dropped.
-            position = {src: k for k, src in enumerate(indices)}
-            requested = [j for j in wanted_list if j in position]
-            stacked = stacked[[position[j] for j in requested]]
-            indices = requested
-        return DecodeResult(np.ascontiguousarray(stacked), indices, error)
+        return _decode_open(container, path, size, channels, fmt, sampling, num_frames_hint,
+                            thread_type, rng)
+    except _Reopen as counted:  # a stream that cannot seek back: decode it again, counted
+        _close(container)
+        return decode_frames(path, size=size, channels=channels, sampling=sampling,
+                             num_frames_hint=counted.num_frames, thread_type=thread_type,
+                             rng=rng)
+    except VideoError as exc:
+        return DecodeResult(_empty(size, channels), [], exc.reason)
+    except _PYAV_FAILURES as exc:
+        return DecodeResult(_empty(size, channels), [], f"unreadable: {_describe(exc)}")
     finally:
-        container.close()
+        _close(container)
+
+
+def _decode_open(
+    container: av.container.InputContainer, path: Path, size: tuple[int, int] | None,
+    channels: Literal[1, 3], fmt: str, sampling: ClipSampling | None,
+    num_frames_hint: int | None, thread_type: ThreadType, rng: np.random.Generator | None,
+) -> DecodeResult:
+    """:func:`decode_frames` on an open container (closed by the caller); raises
+    VideoError or a PyAV error only before the first frame is read."""
+    stream = _video_stream(container, path)
+    ctx = stream.codec_context
+    if size is None and (ctx.width or 0) * (ctx.height or 0) > MAX_FRAME_PIXELS:
+        raise VideoError(path, f"declared frame size {ctx.width}x{ctx.height} is larger "
+                               f"than 8K: corrupt header?")
+    stream.thread_type = thread_type
+    wanted: set[int] | None = None
+    if sampling is not None and sampling.strategy != "all":
+        total = num_frames_hint or int(stream.frames or 0)
+        if total <= 0:
+            total = _count_packets(container, stream, path)
+            if total == 0:
+                raise VideoError(path, "no frames (the video stream has no packets)")
+            if not _rewind(container):
+                raise _Reopen(total)
+        wanted_list = frame_indices(total, sampling, rng=rng)
+        wanted = set(wanted_list)
+        last_wanted = max(wanted_list) if wanted_list else -1
+    else:
+        last_wanted = math.inf
+    height, width = size if size is not None else (None, None)
+    frames: list[np.ndarray] = []
+    indices: list[int] = []
+    error: str | None = None
+    i = -1
+    try:
+        for i, frame in enumerate(container.decode(stream)):
+            if i > last_wanted:
+                break
+            if wanted is not None and i not in wanted:
+                continue
+            array = frame.to_ndarray(width=width, height=height, format=fmt)
+            frames.append(array)
+            indices.append(i)
+    except (av.FFmpegError, OSError) as exc:
+        error = _stopped(i + 1, exc)  # frames 0..i decoded before the failure
+    declared = int(stream.frames or 0)
+    needed = declared if wanted is None else min(last_wanted + 1, declared or last_wanted + 1)
+    if error is None and declared and i + 1 < needed:
+        # A truncated file often just ends: FFmpeg reports EOF, not an error.
+        error = f"truncated: stream ended after {i + 1} of {declared} frames"
+    if not frames:
+        return DecodeResult(_empty(size, channels), [], error or "no frames decoded")
+    stacked = np.stack(frames)
+    if stacked.ndim == 3:
+        stacked = stacked[..., None]
+    if wanted is not None:
+        # Sampled indices may repeat (clips shorter than the sample) and are
+        # returned in the requested order; frames past a failure are dropped.
+        position = {src: k for k, src in enumerate(indices)}
+        requested = [j for j in wanted_list if j in position]
+        stacked = stacked[[position[j] for j in requested]]
+        indices = requested
+    return DecodeResult(np.ascontiguousarray(stacked), indices, error)
 
 
 def _empty(size: tuple[int, int] | None, channels: int) -> np.ndarray:
