@@ -34,6 +34,12 @@ Source = Literal["frames", "gamma"]
 SOURCES: tuple[str, ...] = ("frames", "gamma")
 
 
+def check_at_least(key: str, value: object, minimum: int) -> None:
+    """Refuse ``value`` unless it is an integer >= ``minimum``, naming ``key``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class MEIParams:
     """MEI batches: ``n`` frames a batch, a new batch every ``interval`` frames.
@@ -49,6 +55,10 @@ class MEIParams:
     source: Source = "frames"
 
     def __post_init__(self) -> None:
+        check_at_least("mei.n", self.n, 1)
+        check_at_least("mei.interval", self.interval, 1)
+        if self.method not in ("gradient", "equal"):
+            raise ValueError(f"mei.method must be gradient or equal, got {self.method!r}")
         if self.source not in SOURCES:
             raise ValueError(f"mei.source must be one of {SOURCES}, got {self.source!r}")
 
@@ -60,6 +70,13 @@ class GammaParams:
 
     gamma: float | Literal["auto"] = 3.0
     target_mean: float = 0.4
+
+    def __post_init__(self) -> None:
+        if self.gamma != "auto" and not (isinstance(self.gamma, int | float)
+                                         and float(self.gamma) > 0):
+            raise ValueError(f"gamma.gamma must be a number > 0 or 'auto', got {self.gamma!r}")
+        if not 0 < self.target_mean < 1:
+            raise ValueError(f"gamma.target_mean must be in (0, 1), got {self.target_mean!r}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,13 @@ class FlowParams:
     raft_weights: str | None = None
     device: str = "cpu"
 
+    def __post_init__(self) -> None:
+        if self.method not in ("tvl1", "farneback", "dis", "raft"):
+            raise ValueError(f"flow.method must be tvl1, farneback, dis or raft, "
+                             f"got {self.method!r}")
+        if not self.bound > 0:
+            raise ValueError(f"flow.bound must be > 0 pixels, got {self.bound!r}")
+
 
 @dataclass(frozen=True)
 class RankParams:
@@ -84,6 +108,8 @@ class RankParams:
     source: Source = "frames"
 
     def __post_init__(self) -> None:
+        check_at_least("rank.window", self.window, 2)  # a ranking needs two frames
+        check_at_least("rank.stride", self.stride, 1)
         if self.source not in SOURCES:
             raise ValueError(f"rank.source must be one of {SOURCES}, got {self.source!r}")
 

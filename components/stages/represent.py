@@ -30,6 +30,7 @@ from components.representations.kinds import (
     KindParams,
     MEIParams,
     RankParams,
+    check_at_least,
 )
 from components.stages._common import add_params_flag, progress, stage_config
 
@@ -61,6 +62,14 @@ class RepresentConfig:
     gamma: GammaParams = field(default_factory=GammaParams)
     flow: FlowParams = field(default_factory=FlowParams)
     rank: RankParams = field(default_factory=RankParams)
+
+    def __post_init__(self) -> None:
+        for key, minimum in (("height", 1), ("width", 1), ("frame_stride", 1),
+                             ("max_frames", 0), ("workers", 1), ("shard_size_mb", 1)):
+            check_at_least(key, getattr(self, key), minimum)
+        if self.thread_type not in ("SLICE", "FRAME", "AUTO", "NONE"):
+            raise ValueError(f"thread_type must be SLICE, FRAME, AUTO or NONE, "
+                             f"got {self.thread_type!r}")
 
     def kind_params(self) -> KindParams:
         return KindParams(mei=self.mei, gamma=self.gamma, flow=self.flow, rank=self.rank)
@@ -220,4 +229,8 @@ def run(args: argparse.Namespace) -> int:
         log.warning("skipped %s: %s", failure.path, failure.reason)
     log.info("%s: %d videos, %d items in %s (%d failed) in %.1f s", kind, len(records),
              summary["items"], out, len(failures), seconds)
+    if failures and not records:
+        log.error("%s: every video failed (reasons in %s)", kind,
+                  out.with_name(f"{out.name}.failures.csv"))
+        return 1
     return 0
