@@ -11,6 +11,7 @@ from torch import nn
 
 from components.config import from_mapping
 from components.errors import InputError
+from components.models.weights import load_torch_file
 from components.training.config import JobConfig, config_class, section_name
 from components.training.outputs import MODEL_FILE, MODEL_INFO_FILE, read_model_info
 
@@ -74,7 +75,7 @@ def load_trained(directory: Path, device: str | torch.device = "cpu") -> Trained
     # Pretrained files only initialise training; the trained weights replace them.
     kwargs = {k: (None if k.endswith(("_path", "_paths")) else v) for k, v in kwargs.items()}
     model = create_model(str(info["model"]), **kwargs)
-    state = torch.load(weights, map_location="cpu", weights_only=True)
+    state = load_torch_file(weights, "trained weights")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -187,6 +187,28 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return unwrap_state_dict(obj, path)
 
 
+def load_torch_file(path: str | Path, what: str, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain data only, never
+    arbitrary objects. A missing, truncated, tampered or foreign file is an
+    :class:`InputError` that names the file and says what it should have been.
+
+    Args:
+        path: the file.
+        what: what the file is, for the message ("trained weights", "checkpoint state").
+        map_location: as for ``torch.load``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"{what} not found")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # zip (truncated), unpickling (foreign/tampered), EOF errors
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(path, f"{what} is damaged or not a PyTorch weights file "
+                               f"({type(exc).__name__}: {first}); nothing was executed "
+                               f"from it (weights-only load)") from exc
+
+
 def load_state_dict_checked(
     model: nn.Module,
     state_dict: Mapping[str, torch.Tensor],

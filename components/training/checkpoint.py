@@ -255,10 +255,12 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Verify, then load ``state.pt`` (weights only: tensors and plain data)."""
     verify_checkpoint(directory, expected)
+    from components.models.weights import load_torch_file
+
     path = Path(directory) / STATE_FILE
     if not path.is_file():
         raise InputError(path, "checkpoint has no state file")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    return load_torch_file(path, "checkpoint state", map_location)
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:

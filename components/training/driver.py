@@ -568,14 +568,15 @@ def _write_outputs(prepared: Prepared, state: Mapping[str, Any], metrics: Mappin
 def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
         dict[str, float], list[dict[str, float]], str | None, Any]:
     import numpy as np
-    import torch
 
     from components.tracking import log_artifact, log_figure, log_metrics
     from components.training import outputs as out
     from components.training.reporting import reconcile_history
 
     verify_checkpoint(checkpoint_dir, prepared.fingerprint)
-    state = torch.load(checkpoint_dir / STATE_FILE, map_location="cpu", weights_only=True)
+    from components.models.weights import load_torch_file
+
+    state = load_torch_file(checkpoint_dir / STATE_FILE, "checkpoint state")
     history = [dict(h) for h in state["history"]]
     reconcile_history(run_id, history)
     prefix = prepared.plan.eval_prefix

@@ -175,7 +175,9 @@ def build_model(plan: ModelPlan) -> nn.Module:
 def load_teacher(plan: TeacherPlan, device: torch.device) -> nn.Module:
     """The trained teacher, frozen, in eval mode, on ``device``."""
     teacher = build_model(plan.model)
-    state = torch.load(plan.weights, map_location="cpu", weights_only=True)
+    from components.models.weights import load_torch_file
+
+    state = load_torch_file(plan.weights, "the teacher's trained weights")
     teacher.load_state_dict(state, strict=True)
     teacher.requires_grad_(False)
     return teacher.eval().to(device)
