@@ -41,10 +41,13 @@ def resolve_inside(root: Path, relpath: str) -> Path | None:
     return candidate
 
 
+REFUSED_OUTSIDE = "refused: path points outside the dataset root"
+
+
 def _probe_entry(root: Path, entry: SplitEntry, depth: ProbeDepth) -> VideoInfo | str:
     path = resolve_inside(root, entry.path)
     if path is None:
-        return "refused: path points outside the dataset root"
+        return REFUSED_OUTSIDE
     try:
         return probe(path, depth=depth)
     except VideoError as exc:

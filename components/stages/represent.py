@@ -170,6 +170,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from components._atomic import write_text_atomic
+    from components.data.ingest import REFUSED_OUTSIDE, resolve_inside
     from components.data.manifest import (
         DATASET_FILE,
         QuarantineRow,
@@ -187,17 +188,24 @@ def run(args: argparse.Namespace) -> int:
     rows = read_manifest(args.manifest)
     root = args.root or Path(read_dataset_info(args.manifest.parent / DATASET_FILE)["root"])
     out: Path = args.out or Path("data/represent") / kind
-    jobs = [
-        VideoJob(i, r.path, str(root / r.path), r.num_frames, r.label_index, r.split)
-        for i, r in enumerate(rows)
-    ]
+    # Rows are re-checked as ingest checked them: an edited manifest must not reach
+    # outside the dataset root (../, absolute paths, symlinks out).
+    jobs: list[VideoJob] = []
+    refused: list[QuarantineRow] = []
+    for r in rows:
+        inside = resolve_inside(root, r.path)
+        if inside is None:
+            refused.append(QuarantineRow(r.path, REFUSED_OUTSIDE))
+        else:
+            jobs.append(VideoJob(len(jobs), r.path, str(inside), r.num_frames, r.label_index,
+                                 r.split))
     shard_params = {
         "kind_params": kind_params_dict(kind, cfg.kind_params()),
         "height": cfg.height, "width": cfg.width,
         "frame_stride": cfg.frame_stride, "max_frames": cfg.max_frames,
     }
     started = time.monotonic()
-    failures: list[QuarantineRow] = []
+    failures: list[QuarantineRow] = list(refused)
     frames_total = 0
     runner = _run_ray if cfg.workers > 1 or os.environ.get("RAY_ADDRESS") else _run_local
     with ShardWriter(out, kind=kind, params=shard_params,
