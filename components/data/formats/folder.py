@@ -110,7 +110,11 @@ def parse_folder(
     seed = check_seed(root, seed)
     if lists_dir is not None:
         raise ConfigError(Path(lists_dir), "the folder format reads no list files")
-    candidates = sorted(d.name for d in root.iterdir() if not d.name.startswith(".") and d.is_dir())
+    resolved_root = root.resolve()
+    candidates = sorted(d.name for d in root.iterdir() if not d.name.startswith(".") and d.is_dir()
+                        # a class folder linked from outside the root is not a class here:
+                        # ingest refuses every video in it
+                        and d.resolve().is_relative_to(resolved_root))
     by_class = {label: _videos(root, label) for label in candidates}
     classes = [label for label in candidates if by_class[label]]
     if not classes:
