@@ -293,5 +293,22 @@ def har_ablate(
     return rows
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m flows.ablate [options]``; ``har ablate`` is the same with the
+    project's error handling."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m flows.ablate",
+                                     description="Fill the ablation tables (DVC experiments).")
+    parser.add_argument("--table", default="all", choices=("lift_net", "mei", "all"))
+    parser.add_argument("--cells", nargs="+", help="only these cells (conf/ablations.yaml)")
+    parser.add_argument("--repo", default=str(REPO_ROOT))
+    parser.add_argument("--config", default="conf/ablations.yaml")
+    parser.add_argument("--dataset-config", help="a conf/datasets/*.yaml for every cell")
+    args = parser.parse_args(argv)
+    har_ablate(table=args.table, cells=args.cells, repo=args.repo, config=args.config,
+               dataset_config=args.dataset_config)
+
+
 if __name__ == "__main__":
-    har_ablate()
+    main()

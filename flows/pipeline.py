@@ -2,7 +2,7 @@
 
 Run it once, locally (Prefect starts a temporary API server):
 
-    python -m flows.pipeline
+    python -m flows.pipeline [--stages ...] [--set KEY=VALUE ...] [--help]
 
 Serve it as a deployment with ``python -m flows.deploy`` (see README).
 """
@@ -137,5 +137,34 @@ def har_pipeline(
     return outcomes
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m flows.pipeline [options]``: one run of the flow (a temporary local
+    Prefect server unless PREFECT_API_URL is set)."""
+    import argparse
+
+    import yaml
+
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.pipeline",
+        description="Run the har pipeline's DVC stages as a Prefect flow, in DAG order.")
+    parser.add_argument("--dataset-config", help="a conf/datasets/*.yaml over params.yaml")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a params.yaml override, dotted (train_student.epochs=3); "
+                             "the value is read as YAML; repeatable")
+    parser.add_argument("--stages", nargs="+", choices=stage_names(), metavar="STAGE",
+                        help=f"only these stages, still in DAG order: {', '.join(stage_names())}")
+    parser.add_argument("--force", action="store_true", help="re-run up-to-date stages")
+    parser.add_argument("--repo", default=str(REPO_ROOT), help="the DVC project to run in")
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--set takes KEY=VALUE, got {item!r}")
+        overrides[key] = yaml.safe_load(value)
+    har_pipeline(dataset_config=args.dataset_config, overrides=overrides or None,
+                 stages=args.stages, repo=args.repo, force=args.force)
+
+
 if __name__ == "__main__":
-    har_pipeline()
+    main()
