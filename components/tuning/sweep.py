@@ -14,7 +14,8 @@ at once as the cluster's CPUs hold (two 1-CPU trials on a 2-core machine).
 MLflow: the sweep's run is opened here (the store and experiment exist before any
 trial starts, so trials never race in the schema migration); each trial's run
 is nested under it, and logs its epochs in batches with retries on a locked
-SQLite store. Trials that ASHA stopped are marked KILLED at the end.
+SQLite store. At the end, trials that ASHA stopped are marked KILLED, trials
+that ran every epoch FINISHED (see :func:`settle_trial_runs`).
 
 Output: a YAML file (``metrics/tune_best.yaml`` by default) with the best
 trial's ``depth``, ``trainable_vit_blocks`` and ``lr`` under ``best:``, which
@@ -110,6 +111,41 @@ def _concurrency(settings: TuneSettings, cpus: int) -> int:
     return min(fit, settings.max_concurrent) if settings.max_concurrent else fit
 
 
+def settle_trial_runs(sweep_run_id: str, grid: Any, max_epochs: int) -> list[str]:
+    """Give each trial's MLflow run the status of what happened to the trial.
+
+    When ASHA stops a trial, its run is either left RUNNING (the trial's actor is
+    killed) or ended FAILED (the stop reaches the trial as an exception): which one
+    is a race. A trial without an error ran all ``max_epochs`` (FINISHED) or was
+    stopped early by the scheduler (KILLED, tagged ``har.stopped_by``).
+
+    Returns:
+        The run ids of the trials stopped early.
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    experiment = client.get_run(sweep_run_id).info.experiment_id
+    stopped = []
+    for result in grid:
+        metrics = result.metrics or {}
+        trial_id = metrics.get("trial_id")
+        if result.error is not None or not trial_id:
+            continue
+        completed = int(metrics.get("training_iteration") or 0) >= max_epochs
+        for run in client.search_runs(
+                [experiment], filter_string=f"tags.mlflow.parentRunId = '{sweep_run_id}' "
+                                            f"and tags.`har.trial_id` = '{trial_id}'"):
+            if completed:
+                if run.info.status != "FINISHED":
+                    client.set_terminated(run.info.run_id, "FINISHED")
+                continue
+            client.set_tag(run.info.run_id, "har.stopped_by", "asha (early stopping)")
+            client.set_terminated(run.info.run_id, "KILLED")
+            stopped.append(run.info.run_id)
+    return stopped
+
+
 def _trial_rows(grid: Any, metric: str) -> list[dict[str, Any]]:
     rows = []
     for result in grid:
@@ -201,20 +237,24 @@ def run_sweep(
             param_space=search_space(settings),
             tune_config=tune.TuneConfig(
                 metric=settings.metric, mode=settings.mode, num_samples=settings.num_samples,
-                max_concurrent_trials=concurrency,
                 scheduler=ASHAScheduler(time_attr="training_iteration",
                                         max_t=settings.max_epochs,
                                         grace_period=settings.grace_period,
                                         reduction_factor=settings.reduction_factor),
-                search_alg=BasicVariantGenerator(random_state=settings.seed),
+                # The limit goes to the generator: Tune ignores max_concurrent_trials
+                # with a SearchGenerator (it warns), and then every trial starts at once
+                # and the Train workers of the extra ones wait for CPUs forever.
+                search_alg=BasicVariantGenerator(random_state=settings.seed,
+                                                 max_concurrent=concurrency),
             ),
             run_config=tune.RunConfig(name=name, storage_path=storage),
         )
         log.info("tuning LIFT-Net: %d trials, %d at a time, ASHA on %s", settings.num_samples,
                  concurrency, settings.metric)
         grid = tuner.fit()
-        stopped = end_running_children(sweep.run_id, "KILLED",
-                                       {"har.stopped_by": "asha (early stopping)"})
+        stopped = settle_trial_runs(sweep.run_id, grid, settings.max_epochs)
+        # Trials that errored and left their run open: they did not finish.
+        end_running_children(sweep.run_id, "FAILED")
         rows = _trial_rows(grid, settings.metric)
         try:
             best_result = grid.get_best_result(settings.metric, settings.mode, scope="all")
