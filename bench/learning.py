@@ -14,7 +14,7 @@ no Ray, so no start-up cost is counted) and prints:
 * the epochs and seconds until its validation top-1 first reached the target
   (90 %, the demo's target; the normal stream has none: a single frame carries
   no class information); the test split is never read;
-* the cost of one training step at batch 1 of the job's network at the demo's
+* the cost of one training step at batch 2 of the job's network at the demo's
   size and at the paper preset's size (``conf/models.yaml``), and their ratio:
   what moving the same job to the paper's sizes costs per clip on this machine.
 """
@@ -67,7 +67,7 @@ def learn(job: str, root: Path) -> dict[str, float]:
 
 
 def step_seconds(model: Any, inputs: list[list[int]], repeats: int = 2) -> float:
-    """Best wall-clock seconds of one AdamW training step at batch 1."""
+    """Best wall-clock seconds of one AdamW training step at batch 2 (BatchNorm needs two)."""
     import torch
 
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
