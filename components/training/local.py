@@ -57,13 +57,10 @@ def fit_locally(
     for epoch in range(1, plan.config.epochs + 1):
         record, _ = run_epoch(session, session.model, train_loader, eval_loader, epoch=epoch,
                               rank=0, world=1)
-        session.epoch = epoch
-        session.consider(epoch, record)
-        record["best_epoch"] = float(session.best_epoch)
-        session.history.append(record)
+        stop = session.end_epoch(epoch, record)
         if on_epoch is not None:
             on_epoch(record)
-        if session.should_stop():
+        if stop:
             break
     finish_training(session, test_loader, world=1)
     return session

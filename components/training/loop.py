@@ -216,11 +216,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                               ABORT_KEY: f"{messages[0] if messages else error}; "
                                          f"last good checkpoint: {last}"})
             return
-        session.epoch = epoch
-        session.consider(epoch, record)
-        record["best_epoch"] = float(session.best_epoch)
-        session.history.append(record)
-        stop = session.should_stop()
+        stop = session.end_epoch(epoch, record)
         if stop:
             finish_training(session, test_loader, world)
         rng_states = _gather(capture_rng_state(), world)

@@ -144,6 +144,15 @@ class Session:
                            for k, v in unwrap_model(self.model).state_dict().items()}
         return True
 
+    def end_epoch(self, epoch: int, record: dict[str, float]) -> bool:
+        """Book ``epoch`` (its ``record`` gains ``best_epoch``, then joins the history)
+        and return whether training should stop (:meth:`should_stop`)."""
+        self.epoch = epoch
+        self.consider(epoch, record)
+        record["best_epoch"] = float(self.best_epoch)
+        self.history.append(record)
+        return self.should_stop()
+
     def should_stop(self) -> bool:
         """The last epoch is done, or validation has not improved for ``patience``."""
         cfg = self.plan.config
