@@ -48,6 +48,7 @@ def main() -> None:
         print(f"{n} videos of {cfg.num_frames} frames at {cfg.width}x{cfg.height} (H.264)")
         out = Path(tmp) / "ingest"
         none = Path(tmp) / "no-params.yaml"
+        none.write_text("")  # built-in defaults: the flags say the rest
 
         def ingest(depth: str, workers: int):
             def _run() -> None:

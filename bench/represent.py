@@ -90,6 +90,7 @@ def main() -> None:
         big_frames = len(big_paths) * 60
         manifest_dir = Path(tmp) / "ingest"
         none = Path(tmp) / "none.yaml"
+        none.write_text("")  # built-in defaults: the flags say the rest
         assert har(["ingest", "--params", str(none), "--root", str(big), "--format", "ucf101",
                     "--out", str(manifest_dir)]) == 0
 

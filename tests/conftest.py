@@ -60,3 +60,11 @@ def tiny_synth_dataset(tmp_path: Path, tiny_synth_config) -> Path:
     write_dataset(tiny_synth_config, root,
                   lambda p, f, fps, crf: write_video(p, f, fps=fps, crf=crf))
     return root
+
+
+@pytest.fixture
+def empty_params(tmp_path: Path) -> Path:
+    """An empty parameter file: a stage run on its built-in defaults and flags alone."""
+    path = tmp_path / "empty-params.yaml"
+    path.write_text("")
+    return path

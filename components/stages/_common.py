@@ -13,10 +13,25 @@ from components.config import from_mapping, load_params, merge_overrides, sectio
 T = TypeVar("T")
 
 
-def add_params_flag(parser: argparse.ArgumentParser) -> None:
+def params_file(value: str) -> Path:
+    """An argparse type: a ``--params`` path the user named, which must be a file.
+
+    Only a named file is checked: argparse leaves the default (``params.yaml``) alone,
+    and a missing default means built-in defaults (a stage run outside a checkout). A
+    named file that is not there is a typo, never a reason to train on defaults.
+    """
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(
+            f"{value}: no such parameter file" if not path.exists()
+            else f"{value}: not a file")
+    return path
+
+
+def add_params_flag(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     parser.add_argument(
-        "--params", type=Path, default=Path("params.yaml"),
-        help="parameter file (default: params.yaml); flags override its values",
+        "--params", type=params_file, default=Path("params.yaml"),
+        help=help or "parameter file (default: params.yaml); flags override its values",
     )
 
 

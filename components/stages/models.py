@@ -27,6 +27,7 @@ from components.models.presets import (
     Preset,
     load_models_config,
 )
+from components.stages._common import add_params_flag
 
 PRESETS = ("demo", "paper")
 
@@ -244,10 +245,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CONFIG,
         help=f"model presets file (default {DEFAULT_CONFIG})",
     )
-    parser.add_argument(
-        "--params", type=Path, default=Path("params.yaml"),
-        help="parameter file whose train_<job> sections size the job rows (default params.yaml)",
-    )
+    add_params_flag(
+        parser, help="parameter file whose train_<job> sections size the job rows "
+                     "(default params.yaml)")
     parser.add_argument(
         "--format", choices=("text", "markdown"), default="text", help="table format (default text)"
     )

@@ -38,8 +38,9 @@ def test_a_bad_setting_is_refused_before_work_starts(setting: str, tmp_path: Pat
     assert not out.exists()
 
 
-def test_every_video_failing_exits_non_zero(tiny_synth_dataset: Path, tmp_path: Path) -> None:
-    assert main(["ingest", "--params", str(tmp_path / "none.yaml"), "--root",
+def test_every_video_failing_exits_non_zero(empty_params: Path, tiny_synth_dataset: Path,
+                                            tmp_path: Path) -> None:
+    assert main(["ingest", "--params", str(empty_params), "--root",
                  str(tiny_synth_dataset), "--format", "ucf101", "--out",
                  str(tmp_path / "ingest")]) == 0
     for video in tiny_synth_dataset.rglob("*.mp4"):
@@ -51,3 +52,14 @@ def test_every_video_failing_exits_non_zero(tiny_synth_dataset: Path, tmp_path: 
                  str(tmp_path / "ingest" / "manifest.csv"), "--out", str(out)]) == 1
     failures = (tmp_path / "represent" / "mei.failures.csv").read_text()
     assert "not a readable video" in failures
+
+
+@pytest.mark.parametrize("stage", ["ingest", "represent", "train", "evaluate", "tune", "models"])
+def test_a_named_params_file_that_is_missing_is_an_error(stage: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    missing = tmp_path / "parmas.yaml"  # a typo must never mean "train on the defaults"
+    with pytest.raises(SystemExit) as exit_info:
+        main([stage, "--params", str(missing)])
+    assert exit_info.value.code == 2
+    assert f"{missing}: no such parameter file" in capsys.readouterr().err

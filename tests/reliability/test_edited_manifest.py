@@ -12,10 +12,10 @@ from components.data.shards import ShardReader
 
 
 def test_rows_pointing_outside_the_root_are_refused_at_represent(
-        tiny_synth_dataset: Path, tmp_path: Path) -> None:
+        empty_params: Path, tiny_synth_dataset: Path, tmp_path: Path) -> None:
     root = tiny_synth_dataset
     ingest = tmp_path / "ingest"
-    assert main(["ingest", "--params", str(tmp_path / "none.yaml"), "--root", str(root),
+    assert main(["ingest", "--params", str(empty_params), "--root", str(root),
                  "--format", "ucf101", "--out", str(ingest)]) == 0
     manifest = ingest / "manifest.csv"
     with manifest.open(newline="") as handle:

@@ -123,7 +123,7 @@ def test_a_stream_that_cannot_seek_is_read_again_not_refused(hostile: dict[str, 
 
 @pytest.mark.parametrize("depth", DEPTHS)
 def test_ingest_quarantines_hostile_files_and_writes_the_manifest(
-        tiny_synth_dataset: Path, tmp_path: Path, depth: str) -> None:
+        empty_params: Path, tiny_synth_dataset: Path, tmp_path: Path, depth: str) -> None:
     root = tiny_synth_dataset
     listed, refused = [], []
     for name, write in HOSTILE.items():
@@ -135,7 +135,7 @@ def test_ingest_quarantines_hostile_files_and_writes_the_manifest(
     with (root / "trainlist01.txt").open("a") as handle:
         handle.writelines(f"{relative} 1\n" for relative in listed)
     out = tmp_path / "ingest"
-    assert main(["ingest", "--params", str(tmp_path / "none.yaml"), "--root", str(root),
+    assert main(["ingest", "--params", str(empty_params), "--root", str(root),
                  "--format", "ucf101", "--probe", depth, "--out", str(out)]) == 0
     assert read_manifest(out / "manifest.csv")  # the good videos were kept
     quarantine = (out / "quarantine.csv").read_text()

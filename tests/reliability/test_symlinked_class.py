@@ -10,8 +10,8 @@ from components.cli import main
 from components.data.manifest import read_classes, read_manifest
 
 
-def test_a_class_folder_linked_from_outside_is_not_a_class(tiny_synth_dataset: Path,
-                                                           tmp_path: Path) -> None:
+def test_a_class_folder_linked_from_outside_is_not_a_class(
+        empty_params: Path, tiny_synth_dataset: Path, tmp_path: Path) -> None:
     root = tmp_path / "folder-dataset"
     for label in ("Rise", "Fall"):
         shutil.copytree(tiny_synth_dataset / label, root / label)
@@ -19,7 +19,7 @@ def test_a_class_folder_linked_from_outside_is_not_a_class(tiny_synth_dataset: P
     shutil.copytree(tiny_synth_dataset / "MoveLeft", elsewhere)
     (root / "MoveLeft").symlink_to(elsewhere, target_is_directory=True)
     out = tmp_path / "ingest"
-    assert main(["ingest", "--params", str(tmp_path / "none.yaml"), "--root", str(root),
+    assert main(["ingest", "--params", str(empty_params), "--root", str(root),
                  "--format", "folder", "--out", str(out)]) == 0
     assert read_classes(out / "classes.txt") == ["Fall", "Rise"]
     assert {row.label for row in read_manifest(out / "manifest.csv")} == {"Fall", "Rise"}

@@ -38,7 +38,8 @@ def _salt(root: Path) -> dict[str, str]:
     return salted
 
 
-def test_ingest_quarantines_bad_videos_and_keeps_the_good(tiny_synth_dataset: Path, tmp_path):
+def test_ingest_quarantines_bad_videos_and_keeps_the_good(empty_params: Path,
+                                                          tiny_synth_dataset: Path, tmp_path):
     root = tiny_synth_dataset
     listed_before = sum(
         1 for f in ("trainlist01.txt", "testlist01.txt")
@@ -46,7 +47,7 @@ def test_ingest_quarantines_bad_videos_and_keeps_the_good(tiny_synth_dataset: Pa
     )
     salted = _salt(root)
     out = tmp_path / "ingest"
-    code = main(["ingest", "--params", str(tmp_path / "none.yaml"), "--root", str(root),
+    code = main(["ingest", "--params", str(empty_params), "--root", str(root),
                  "--format", "ucf101", "--split", "1", "--out", str(out)])
     assert code == 0
 
@@ -68,13 +69,14 @@ def test_ingest_quarantines_bad_videos_and_keeps_the_good(tiny_synth_dataset: Pa
     assert info["quarantined"] == len(salted) and info["usable"] == listed_before
 
 
-def test_malformed_split_file_is_an_error_naming_file_and_line(tiny_synth_dataset, tmp_path,
+def test_malformed_split_file_is_an_error_naming_file_and_line(empty_params: Path,
+                                                                tiny_synth_dataset, tmp_path,
                                                                 capsys):
     with (tiny_synth_dataset / "trainlist01.txt").open("a") as handle:
         handle.write("Rise/v_Rise_g05_c01.mp4 one\n")
     n_lines = len((tiny_synth_dataset / "trainlist01.txt").read_text().splitlines())
     out = tmp_path / "ingest"
-    code = main(["ingest", "--params", str(tmp_path / "none.yaml"), "--root",
+    code = main(["ingest", "--params", str(empty_params), "--root",
                  str(tiny_synth_dataset), "--format", "ucf101", "--out", str(out)])
     assert code == 2
     err = capsys.readouterr().err
@@ -90,9 +92,9 @@ def test_unknown_params_key_is_refused(tiny_synth_dataset, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("depth", ["header", "decode"])
-def test_probe_depths_agree_on_good_videos(tiny_synth_dataset, tmp_path, depth):
+def test_probe_depths_agree_on_good_videos(empty_params: Path, tiny_synth_dataset, tmp_path, depth):
     out = tmp_path / depth
-    assert main(["ingest", "--params", str(tmp_path / "none.yaml"), "--root",
+    assert main(["ingest", "--params", str(empty_params), "--root",
                  str(tiny_synth_dataset), "--format", "ucf101", "--probe", depth,
                  "--out", str(out)]) == 0
     assert len(read_manifest(out / "manifest.csv")) == 12

@@ -99,8 +99,8 @@ def test_corrupt_video_is_skipped_with_its_reason(ingested, tmp_path, tiny_synth
     assert failures[0]["reason"]
 
 
-def test_missing_manifest_names_the_file(tmp_path, capsys):
-    assert main(["represent", "--params", str(tmp_path / "none.yaml"), "--kind", "mei",
+def test_missing_manifest_names_the_file(empty_params: Path, tmp_path, capsys):
+    assert main(["represent", "--params", str(empty_params), "--kind", "mei",
                  "--manifest", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")]) == 2
     assert "nope.csv" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
