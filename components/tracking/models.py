@@ -194,6 +194,7 @@ def log_pyfunc_model(
     code_paths: Sequence[str | Path] | None = None,
     pip_requirements: Sequence[str] | None = None,
     run_id: str | None = None,
+    model_config: Mapping[str, Any] | None = None,
 ) -> ModelVersion:
     """Log a custom pyfunc model (e.g. one that takes a video path) and register it.
 
@@ -213,6 +214,8 @@ def log_pyfunc_model(
         pip_requirements: Requirements to record; :func:`default_pip_requirements` by
             default.
         run_id: The run to log to; must be the active run.
+        model_config: Values a model logged from code reads in ``load_context``
+            (``context.model_config``).
 
     Returns:
         The new model version.
@@ -229,6 +232,7 @@ def log_pyfunc_model(
         registered_model_name=registered_model_name,
         code_paths=[str(path) for path in code_paths] if code_paths else None,
         pip_requirements=list(pip_requirements or default_pip_requirements()),
+        model_config=dict(model_config) if model_config else None,
     )
     version = _registered_version(model_info, registered_model_name)
     _copy_run_tags_to_version(resolve_run_id(run_id), version)

@@ -23,9 +23,13 @@ A missing or undecodable video raises an ``MlflowException`` with
 ``INVALID_PARAMETER_VALUE`` whose message names the file: the scoring server
 answers it with HTTP 400 and that message.
 
-The model is pickled by reference (``components.tracking.video_model.VideoModel``)
-and ships the ``components`` package as its code path, so a server (or any
-process) that loads it imports this module from the model itself.
+The model is logged as code (MLflow's models-from-code:
+:mod:`components.tracking.video_model_code` and a ``model_config`` holding the
+parts and fusion weights) and ships the ``components`` package as its code path:
+loading it never unpickles anything, and the weights are read weights-only. ``har
+predict`` goes further (:func:`load_video_model`): it reads the ``MLmodel`` file and
+the weight files itself and runs no code that came with the model, so a crafted
+model folder or registry entry cannot run a command on the machine that loads it.
 """
 
 from __future__ import annotations
@@ -135,7 +139,9 @@ class VideoModel(mlflow.pyfunc.PythonModel):
 
     Args:
         parts: the artifact names of the trained model folders (``("model",)``, or
-            ``("normal", "motion")`` for the two-stream network), in fusion order.
+            ``("normal", "motion")`` for the two-stream network), in fusion order;
+            None: read at load time from the logged ``model_config`` (``parts``,
+            ``fusion_weights``), as a model logged from code is.
         fusion_weights: one weight per part (equal by default).
     """
 
@@ -144,9 +150,9 @@ class VideoModel(mlflow.pyfunc.PythonModel):
     #: :func:`video_paths` accepts the shapes it arrives in.
     _skip_type_hint_validation = True
 
-    def __init__(self, parts: Sequence[str], fusion_weights: Sequence[float] | None = None
-                 ) -> None:
-        self.parts = tuple(parts)
+    def __init__(self, parts: Sequence[str] | None = None,
+                 fusion_weights: Sequence[float] | None = None) -> None:
+        self.parts = None if parts is None else tuple(parts)
         self.fusion_weights = None if fusion_weights is None else \
             tuple(float(w) for w in fusion_weights)
         self._predictor: Any = None
@@ -159,6 +165,13 @@ class VideoModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         from components.inference.predictor import VideoPredictor
 
+        if self.parts is None:
+            config = context.model_config or {}
+            if not config.get("parts"):
+                raise MlflowException("the model's model_config names no parts")
+            self.parts = tuple(str(p) for p in config["parts"])
+            weights = config.get("fusion_weights")
+            self.fusion_weights = None if weights is None else tuple(float(w) for w in weights)
         missing = [p for p in self.parts if p not in context.artifacts]
         if missing:
             raise MlflowException(f"the model lacks the artifacts {missing}")
@@ -252,6 +265,11 @@ def code_path() -> Path:
     return Path(components.__file__).resolve().parent
 
 
+def model_code_file() -> Path:
+    """The models-from-code file every video model is logged with."""
+    return Path(__file__).resolve().with_name("video_model_code.py")
+
+
 def log_video_model(
     parts: Mapping[str, Path],
     *,
@@ -315,7 +333,10 @@ def log_video_model(
                 staged[part] = Path(shutil.copytree(folder, Path(tmp) / part,
                                                     copy_function=_link_or_copy))
         return log_pyfunc_model(
-            VideoModel(tuple(parts), fusion_weights),
+            model_code_file(),
+            model_config={"parts": list(parts),
+                          "fusion_weights": None if fusion_weights is None
+                          else [float(w) for w in fusion_weights]},
             name=name,
             artifacts={part: str(path) for part, path in staged.items()},
             input_example=example,
@@ -365,7 +386,7 @@ def load_video_model(model: str, repo_root: Path | None = None) -> Any:
                 raise ModelLoadError(f"{folder}: no such model folder (a trained model "
                                      "folder such as models/student, or a models:/ URI)")
         if len(folders) == 1 and (folders[0] / "MLmodel").is_file():
-            return _unwrap(_load_pyfunc(str(folders[0].resolve()), model), model)
+            return _predictor_from_logged_model(folders[0], model)
         names = [f.name or str(f) for f in folders]
         if len(set(names)) != len(names):
             names = [f"part{i}" for i in range(len(folders))]
@@ -378,25 +399,67 @@ def load_video_model(model: str, repo_root: Path | None = None) -> Any:
         raise ModelLoadError(f"{model}: no MLflow store at {db} (train and register a model "
                              "first, or set MLFLOW_TRACKING_URI)")
     mlflow.set_tracking_uri(uri)
-    return _unwrap(_load_pyfunc(model, model), model)
+    with tempfile.TemporaryDirectory(prefix="har-model-") as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=model, dst_path=tmp)
+        except MlflowException as exc:
+            first = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
+            raise ModelLoadError(f"{model}: cannot load the model: {first}") from exc
+        except OSError as exc:
+            raise ModelLoadError(f"{model}: cannot load the model: {exc}") from exc
+        # The weights are in memory once loaded: the download can go.
+        return _predictor_from_logged_model(Path(local), model)
 
 
-def _load_pyfunc(uri: str, shown: str) -> Any:
+def _predictor_from_logged_model(folder: Path, shown: str) -> Any:
+    """The predictor of a logged video model folder, read without running its code.
+
+    Only the ``MLmodel`` file (safe YAML) and the parts' trained folders (weights read
+    weights-only by :func:`components.inference.trained.load_trained`) are read: the
+    model must be a har video model logged from code, whose code is this package's.
+    A pickled pyfunc model is refused, never unpickled.
+    """
+    import yaml
+
+    from components.inference.predictor import VideoPredictor
+
+    mlmodel = folder / "MLmodel"
     try:
-        return mlflow.pyfunc.load_model(uri)
-    except MlflowException as exc:
-        first = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
-        raise ModelLoadError(f"{shown}: cannot load the model: {first}") from exc
-    except OSError as exc:
-        raise ModelLoadError(f"{shown}: cannot load the model: {exc}") from exc
-
-
-def _unwrap(pyfunc_model: Any, shown: str) -> Any:
-    try:
-        python_model = pyfunc_model.unwrap_python_model()
-    except MlflowException as exc:
-        raise ModelLoadError(f"{shown}: not a har video model (not a Python pyfunc "
-                             "model)") from exc
-    if not isinstance(python_model, VideoModel):
-        raise ModelLoadError(f"{shown}: not a har video model ({type(python_model).__name__})")
-    return python_model.predictor
+        meta = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ModelLoadError(f"{shown}: {mlmodel} is not a readable MLmodel file: "
+                             f"{str(exc).splitlines()[0]}") from exc
+    flavors = meta.get("flavors") if isinstance(meta, dict) else None
+    flavor = (flavors or {}).get("python_function") if isinstance(flavors, dict) else None
+    if not isinstance(flavor, dict):
+        raise ModelLoadError(f"{shown}: not a har video model (no python_function flavor in "
+                             f"{mlmodel})")
+    code = flavor.get("model_code_path")
+    if not code:
+        if flavor.get("python_model"):
+            raise ModelLoadError(
+                f"{shown}: a pickled pyfunc model ({flavor['python_model']}); har loads only "
+                "video models logged as code, which never unpickle: register it again with "
+                "this version of har (har train, har evaluate)")
+        raise ModelLoadError(f"{shown}: not a har video model (not logged from code)")
+    if Path(str(code)).name != model_code_file().name:
+        raise ModelLoadError(f"{shown}: not a har video model (its code is {code}, not "
+                             f"{model_code_file().name})")
+    config = flavor.get("config") if isinstance(flavor.get("config"), dict) else {}
+    parts = [str(p) for p in config.get("parts") or []]
+    artifacts = flavor.get("artifacts") if isinstance(flavor.get("artifacts"), dict) else {}
+    if not parts:
+        raise ModelLoadError(f"{shown}: {mlmodel} names no parts (model_config.parts)")
+    root = folder.resolve()
+    folders = {}
+    for part in parts:
+        relative = (artifacts.get(part) or {}).get("path") if isinstance(
+            artifacts.get(part), dict) else None
+        target = (root / str(relative)).resolve() if relative else None
+        if target is None or not target.is_relative_to(root) or not target.is_dir():
+            raise ModelLoadError(f"{shown}: part {part!r} has no artifact folder inside "
+                                 f"{folder} ({relative!r})")
+        folders[part] = target
+    weights = config.get("fusion_weights")
+    return VideoPredictor.from_folders(
+        folders, None if weights is None else [float(w) for w in weights])

@@ -75,3 +75,48 @@ def test_foreign_or_damaged_checkpoint_state_is_an_input_error(tmp_path: Path,
 def test_a_missing_file_says_what_it_should_be(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="trained weights not found"):
         load_torch_file(tmp_path / "model.pt", "trained weights")
+
+
+def _logged_model_folder(root: Path, trained: Path, flavor: dict) -> Path:
+    """A pyfunc model folder as MLflow lays one out, holding ``trained`` as part 'model'."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(trained, root / "artifacts" / "model")
+    flavor = {"loader_module": "mlflow.pyfunc.model", "code": "code",
+              "artifacts": {"model": {"path": "artifacts/model", "uri": str(trained)}}, **flavor}
+    (root / "MLmodel").write_text(yaml.safe_dump({"flavors": {"python_function": flavor}}))
+    return root
+
+
+def test_a_pickled_pyfunc_model_is_refused_and_never_unpickled(
+        shards: Shards, model_folder: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path / "ran"
+    folder = _logged_model_folder(tmp_path / "pickled", model_folder,
+                                  {"python_model": "python_model.pkl"})
+    (folder / "python_model.pkl").write_bytes(pickle.dumps(_RunsACommand(marker)))
+    code, err = _predict(shards, folder, capsys)
+    assert code != 0 and "a pickled pyfunc model (python_model.pkl)" in err, err
+    assert not marker.exists()
+
+
+def test_the_code_inside_a_logged_model_is_never_run_by_predict(
+        shards: Shards, model_folder: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path / "ran"
+    folder = _logged_model_folder(
+        tmp_path / "from-code", model_folder,
+        {"model_code_path": "video_model_code.py", "config": {"parts": ["model"]}})
+    (folder / "video_model_code.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).touch()\n")
+    code, err = _predict(shards, folder, capsys)
+    assert code == 0, err  # the weights, read weights-only, are all har needs
+    assert not marker.exists()
+    escape = _logged_model_folder(
+        tmp_path / "escape", model_folder,
+        {"model_code_path": "video_model_code.py", "config": {"parts": ["model"]},
+         "artifacts": {"model": {"path": "../from-code/artifacts/model"}}})
+    code, err = _predict(shards, escape, capsys)
+    assert code != 0 and "has no artifact folder inside" in err, err
