@@ -17,6 +17,18 @@ is nested under it, and logs its epochs in batches with retries on a locked
 SQLite store. At the end, trials that ASHA stopped are marked KILLED, trials
 that ran every epoch FINISHED (see :func:`settle_trial_runs`).
 
+Resuming: the sweep's folder (``<tune.storage_path>/sweep-<fingerprint>``) records
+its MLflow run in ``har-sweep.json``. Run again after a kill, with the same inputs,
+the sweep continues (``Tuner.restore``: finished trials are kept, unfinished and
+errored ones run again, each resuming its Ray Train run from its last epoch) and
+logs into the same MLflow run; once a sweep has finished, a new run starts afresh.
+
+Placement: a trial ASHA stops is killed with its Train controller, whose workers'
+placement group Ray Train's ``PlacementGroupCleaner`` removes; that cleaner asks the
+State API (``ray[default]``) whether the controller is alive. A worker group that
+cannot be placed is retried a bounded number of times (see
+``components.training.driver.WORKER_GROUP_START_RETRIES``) and the trial errors.
+
 Output: a YAML file (``metrics/tune_best.yaml`` by default) with the best
 trial's ``depth``, ``trainable_vit_blocks`` and ``lr`` under ``best:``, which
 ``train_student.tuned_config`` can point at.
@@ -25,6 +37,7 @@ trial's ``depth``, ``trainable_vit_blocks`` and ``lr`` under ``best:``, which
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -132,7 +145,10 @@ def settle_trial_runs(sweep_run_id: str, grid: Any, max_epochs: int) -> list[str
         trial_id = metrics.get("trial_id")
         if result.error is not None or not trial_id:
             continue
-        completed = int(metrics.get("training_iteration") or 0) >= max_epochs
+        # The epoch the trial reached, not Tune's count of its reports: a trial resumed
+        # by a restored sweep continues its epochs but counts its reports from one.
+        reached = metrics.get("epoch") or metrics.get("training_iteration") or 0
+        completed = int(reached) >= max_epochs
         for run in client.search_runs(
                 [experiment], filter_string=f"tags.mlflow.parentRunId = '{sweep_run_id}' "
                                             f"and tags.`har.trial_id` = '{trial_id}'"):
@@ -146,6 +162,33 @@ def settle_trial_runs(sweep_run_id: str, grid: Any, max_epochs: int) -> list[str
     return stopped
 
 
+#: In a sweep's folder: its MLflow run and whether it finished (see the module docstring).
+SWEEP_RECORD = "har-sweep.json"
+
+
+def unfinished_sweep_run(experiment_dir: Path) -> str | None:
+    """The MLflow run of the sweep in ``experiment_dir`` when Tune can continue it
+    (it was started and never finished), else None."""
+    from ray import tune
+
+    record = experiment_dir / SWEEP_RECORD
+    if not record.is_file():
+        return None
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, ValueError):
+        log.warning("%s is unreadable: starting the sweep afresh", record)
+        return None
+    if data.get("finished") or not tune.Tuner.can_restore(str(experiment_dir)):
+        return None
+    return data.get("mlflow_run_id") or None
+
+
+def _write_record(experiment_dir: Path, run_id: str, *, finished: bool) -> None:
+    write_text_atomic(experiment_dir / SWEEP_RECORD,
+                      json.dumps({"mlflow_run_id": run_id, "finished": finished}) + "\n")
+
+
 def _trial_rows(grid: Any, metric: str) -> list[dict[str, Any]]:
     rows = []
     for result in grid:
@@ -154,7 +197,7 @@ def _trial_rows(grid: Any, metric: str) -> list[dict[str, Any]]:
         rows.append({
             **config,
             metric: metrics.get(metric),
-            "epochs": metrics.get("training_iteration"),
+            "epochs": metrics.get("epoch") or metrics.get("training_iteration"),
             "error": str(result.error).splitlines()[0] if result.error else None,
         })
     return rows
@@ -189,7 +232,7 @@ def run_sweep(
         standard_tags,
         training_run,
     )
-    from components.tracking.resume import end_running_children
+    from components.tracking.resume import end_running_children, resume_run, run_is_usable
     from components.training.driver import (
         TrainingError,
         cluster_cpus,
@@ -210,47 +253,67 @@ def run_sweep(
                         register=False)
     checked = prepare_training(base, total_cpus=cluster_cpus())  # fail before any trial
     storage = settings.storage_path
-    if "://" not in storage and not Path(storage).is_absolute():
+    remote = "://" in storage
+    if not remote and not Path(storage).is_absolute():
         storage = str((root / storage).resolve())
     name = f"sweep-{checked.fingerprint.short}"
+    experiment_dir = None if remote else Path(storage) / name
     concurrency = _concurrency(settings, cluster_cpus())
     labels = checked.labels
-    with training_run(
-        run_name("sweep", "lift_net", labels["dataset"], checked.fingerprint.short),
-        experiment=train.experiment,
-        tags={**standard_tags(job="sweep", model="lift_net", dataset=labels["dataset"],
-                              split=labels["split"], stage="tune"),
-              "har.fingerprint": checked.fingerprint.digest},
-        params={"tune": as_plain(settings), "student": as_plain(base_student),
-                "concurrency": concurrency},
-        description="har tune: LIFT-Net depth, trainable ViT blocks and lr, ASHA",
-    ) as sweep:
+    resumed_run = unfinished_sweep_run(experiment_dir) if experiment_dir else None
+    if resumed_run and not run_is_usable(resumed_run):
+        log.warning("the MLflow run %s of sweep %s is gone: starting afresh", resumed_run, name)
+        resumed_run = None
+    if resumed_run:
+        run_context = resume_run(resumed_run)
+    else:
+        run_context = training_run(
+            run_name("sweep", "lift_net", labels["dataset"], checked.fingerprint.short),
+            experiment=train.experiment,
+            tags={**standard_tags(job="sweep", model="lift_net", dataset=labels["dataset"],
+                                  split=labels["split"], stage="tune"),
+                  "har.fingerprint": checked.fingerprint.digest},
+            params={"tune": as_plain(settings), "student": as_plain(base_student),
+                    "concurrency": concurrency},
+            description="har tune: LIFT-Net depth, trainable ViT blocks and lr, ASHA",
+        )
+    with run_context as sweep:
         trainable = tune.with_resources(
             tune.with_parameters(run_trial, base=base, parent_run_id=sweep.run_id,
                                  tracking_uri=current_tracking_uri(),
-                                 storage_path=str(Path(storage) / name / "trials")
-                                 if "://" not in storage else f"{storage}/{name}/trials"),
+                                 storage_path=f"{storage}/{name}/trials"),
             DRIVER_RESOURCES,
         )
-        tuner = tune.Tuner(
-            trainable,
-            param_space=search_space(settings),
-            tune_config=tune.TuneConfig(
-                metric=settings.metric, mode=settings.mode, num_samples=settings.num_samples,
-                scheduler=ASHAScheduler(time_attr="training_iteration",
-                                        max_t=settings.max_epochs,
-                                        grace_period=settings.grace_period,
-                                        reduction_factor=settings.reduction_factor),
-                # The limit goes to the generator: Tune ignores max_concurrent_trials
-                # with a SearchGenerator (it warns), and then every trial starts at once
-                # and the Train workers of the extra ones wait for CPUs forever.
-                search_alg=BasicVariantGenerator(random_state=settings.seed,
-                                                 max_concurrent=concurrency),
-            ),
-            run_config=tune.RunConfig(name=name, storage_path=storage),
-        )
-        log.info("tuning LIFT-Net: %d trials, %d at a time, ASHA on %s", settings.num_samples,
-                 concurrency, settings.metric)
+        if resumed_run:
+            assert experiment_dir is not None
+            log.info("continuing the unfinished sweep in %s (MLflow run %s)", experiment_dir,
+                     resumed_run)
+            tuner = tune.Tuner.restore(str(experiment_dir), trainable,
+                                       resume_unfinished=True, restart_errored=True,
+                                       param_space=search_space(settings))
+        else:
+            tuner = tune.Tuner(
+                trainable,
+                param_space=search_space(settings),
+                tune_config=tune.TuneConfig(
+                    metric=settings.metric, mode=settings.mode,
+                    num_samples=settings.num_samples,
+                    scheduler=ASHAScheduler(time_attr="epoch",
+                                            max_t=settings.max_epochs,
+                                            grace_period=settings.grace_period,
+                                            reduction_factor=settings.reduction_factor),
+                    # The limit goes to the generator: Tune ignores max_concurrent_trials
+                    # with a SearchGenerator (it warns), and then every trial starts at once
+                    # and the Train workers of the extra ones wait for CPUs forever.
+                    search_alg=BasicVariantGenerator(random_state=settings.seed,
+                                                     max_concurrent=concurrency),
+                ),
+                run_config=tune.RunConfig(name=name, storage_path=storage),
+            )
+            if experiment_dir is not None:
+                _write_record(experiment_dir, sweep.run_id, finished=False)
+            log.info("tuning LIFT-Net: %d trials, %d at a time, ASHA on %s",
+                     settings.num_samples, concurrency, settings.metric)
         grid = tuner.fit()
         stopped = settle_trial_runs(sweep.run_id, grid, settings.max_epochs)
         # Trials that errored and left their run open: they did not finish.
@@ -278,5 +341,7 @@ def run_sweep(
         log_metrics({f"best/{settings.metric}": best_value, "trials": float(len(rows)),
                      "stopped_early": float(len(stopped))}, step=0, run_id=sweep.run_id)
         log_config(doc, artifact_file="tune_best.yaml", run_id=sweep.run_id)
+        if experiment_dir is not None:
+            _write_record(experiment_dir, sweep.run_id, finished=True)
     return SweepResult(best=best, best_metric=best_value, trials=rows,
                        sweep_run_id=sweep.run_id, out_file=out_file)

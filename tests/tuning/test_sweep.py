@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from training._fixtures import TINY_LIFT_KWARGS, settings, write_fake_teacher
 
 from components.training import DataPaths, StudentConfig, TrainRequest, TrialContext
 from components.tuning import TuneSettings, search_space, trial_request
-from components.tuning.sweep import _concurrency
+from components.tuning.sweep import SWEEP_RECORD, _concurrency
 
 
 def test_settings_refuse_bad_spaces() -> None:
@@ -54,7 +55,7 @@ def test_concurrency_is_what_the_cpus_hold() -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_two_trial_sweep_leaves_two_nested_runs_and_a_best_config(
+def test_three_trial_sweep_leaves_three_nested_runs_and_a_best_config(
         tiny_data: TinyDataset, mlflow_store: str, ray_session: None) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -65,7 +66,7 @@ def test_two_trial_sweep_leaves_two_nested_runs_and_a_best_config(
     student = StudentConfig(height=16, width=16, clip_len=4, eval_clips=1, batch_size=4,
                             model_kwargs=dict(TINY_LIFT_KWARGS), teacher=Path("models/teacher"))
     tune = TuneSettings(depth=(1, 2), trainable_vit_blocks=(0, 1), lr=(1e-4, 1e-3),
-                        num_samples=2, max_epochs=2, grace_period=1, val_fraction=0.25,
+                        num_samples=3, max_epochs=2, grace_period=1, val_fraction=0.25,
                         num_workers=1, cpus_per_worker=1, storage_path=str(root / "tune"))
     out = root / "metrics" / "tune_best.yaml"
     result = run_sweep(tune, student, dataclasses.replace(settings(root)), repo_root=root,
@@ -74,14 +75,17 @@ def test_two_trial_sweep_leaves_two_nested_runs_and_a_best_config(
     best = yaml.safe_load(out.read_text())
     assert set(best["best"]) == {"depth", "trainable_vit_blocks", "lr"}
     assert best["best"]["depth"] in (1, 2) and 1e-4 <= best["best"]["lr"] <= 1e-3
-    assert len(best["trials"]) == 2 and result.best == best["best"]
+    # 3 trials, 2 CPUs: the third was placed once a finished or stopped trial's workers
+    # gave their CPU back (a killed Train controller's placement group leaked before).
+    assert len(best["trials"]) == 3 and result.best == best["best"]
+    assert not any(row["error"] for row in best["trials"]), best["trials"]
 
     client = MlflowClient(tracking_uri=mlflow_store)
     sweep = client.get_run(result.sweep_run_id)
     children = client.search_runs(
         [sweep.info.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{result.sweep_run_id}'")
-    assert len(children) == 2
+    assert len(children) == 3
     for child in children:
         assert child.data.tags["har.job"] == "tune-trial"
         steps = [m.step for m in client.get_metric_history(child.info.run_id, "val/top1")]
@@ -95,7 +99,7 @@ def test_two_trial_sweep_leaves_two_nested_runs_and_a_best_config(
             assert child.info.status == "FINISHED", (child.info.status, steps)
     assert "best/val/top1" in sweep.data.metrics
     # Both trials fit on the 2 CPUs: they ran at the same time.
-    first, second = sorted(children, key=lambda r: r.info.start_time)
+    first, second, _ = sorted(children, key=lambda r: r.info.start_time)
     assert second.info.start_time < first.info.end_time
     # The student stage can use the file: its values override train_student's.
     from components.training.driver import apply_tuned_config
@@ -103,3 +107,17 @@ def test_two_trial_sweep_leaves_two_nested_runs_and_a_best_config(
     tuned = apply_tuned_config(dataclasses.replace(student, tuned_config=out), root)
     assert tuned.model_kwargs["depth"] == best["best"]["depth"]
     assert tuned.lr == pytest.approx(best["best"]["lr"])
+
+    # Run again as after a kill (the record says unfinished): Tune restores the sweep,
+    # keeps the finished trials, and logs into the same MLflow run; nothing reruns.
+    (record,) = Path(tune.storage_path).glob(f"sweep-*/{SWEEP_RECORD}")
+    assert json.loads(record.read_text()) == {"mlflow_run_id": result.sweep_run_id,
+                                              "finished": True}
+    record.write_text(json.dumps({"mlflow_run_id": result.sweep_run_id, "finished": False}))
+    again = run_sweep(tune, student, dataclasses.replace(settings(root)), repo_root=root,
+                      data=DataPaths(tiny_data.ingest, tiny_data.represent), out_file=out)
+    assert again.sweep_run_id == result.sweep_run_id and again.best == result.best
+    assert len(client.search_runs(
+        [sweep.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{result.sweep_run_id}'")) == 3
+    assert json.loads(record.read_text())["finished"] is True
