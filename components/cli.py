@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from components._lifetime import stop_with_parent, terminate_as_interrupt, under_dvc
 from components.errors import HarError
 
 # (sub-command, module, one-line help), in pipeline order.
@@ -52,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    terminate_as_interrupt()
+    if under_dvc():
+        stop_with_parent()  # a killed `dvc repro` takes its stage with it
     try:
         return int(args._run(args) or 0)
     except HarError as exc:

@@ -34,6 +34,7 @@ loading). A killed job therefore resumes from its last completed epoch.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -47,6 +48,7 @@ from typing import Any
 
 from components._atomic import write_text_atomic
 from components._hashing import file_sha256
+from components._lifetime import terminate_as_interrupt
 from components.data.manifest import dataset_labels
 from components.errors import ConfigError, HarError, InputError
 from components.training.checkpoint import (
@@ -69,6 +71,7 @@ from components.training.config import (
     section_name,
 )
 from components.training.data import JobData, flip_label_map, holdout_split, index_job_data
+from components.training.run_lock import exclusive_run
 from components.training.session import ABORT_KEY, ModelPlan, TeacherPlan, WorkerPlan
 
 log = logging.getLogger(__name__)
@@ -382,6 +385,8 @@ def ensure_ray(num_cpus: int | None = None) -> None:
         ray.init(address=address)
     else:
         ray.init(address="local", num_cpus=num_cpus or os.cpu_count())
+    # ray.init makes SIGTERM a sys.exit(15) (runs ending FAILED): keep it an interrupt.
+    terminate_as_interrupt()
 
 
 def cluster_cpus() -> int:
@@ -411,6 +416,24 @@ def _failure_message(error: BaseException) -> str:
         else type(error).__name__
 
 
+#: Times a worker group that could not start (no free CPUs or GPUs within Ray's
+#: 60 s start-up window) is tried again before the run fails. Ray's default is
+#: unbounded: a sweep whose trials cannot be placed then waits forever.
+WORKER_GROUP_START_RETRIES = 2
+
+
+def _placement_hint(error: BaseException) -> str:
+    """What to do when the workers could not be placed, else ''."""
+    cause = getattr(error, "controller_failure", None) or error
+    if "StartupTimeout" not in type(cause).__name__:
+        return ""
+    import ray
+
+    free = ray.available_resources().get("CPU", 0.0)
+    return (f" (free CPUs in the Ray cluster: {free:g}; lower train.num_workers or "
+            f"train.cpus_per_worker, or stop what holds them)")
+
+
 def fit(prepared: Prepared, callbacks: Sequence[Any] = ()) -> Any:
     """Build the TorchTrainer and run it; returns Ray's ``Result``.
 
@@ -437,7 +460,8 @@ def fit(prepared: Prepared, callbacks: Sequence[Any] = ()) -> Any:
         run_config=RunConfig(
             name=prepared.run_name,
             storage_path=prepared.storage_path,
-            failure_config=FailureConfig(max_failures=settings.max_failures),
+            failure_config=FailureConfig(max_failures=settings.max_failures,
+                                         controller_failure_limit=WORKER_GROUP_START_RETRIES),
             checkpoint_config=CheckpointConfig(num_to_keep=settings.keep_checkpoints),
             callbacks=list(callbacks),
             worker_runtime_env={"env_vars": env},
@@ -450,8 +474,8 @@ def fit(prepared: Prepared, callbacks: Sequence[Any] = ()) -> Any:
         return trainer.fit()
     except ray.train.TrainingFailedError as error:
         raise TrainingError(f"training {prepared.run_name} failed after "
-                            f"{settings.max_failures} restart(s): {_failure_message(error)}") \
-            from error
+                            f"{settings.max_failures} restart(s): {_failure_message(error)}"
+                            f"{_placement_hint(error)}") from error
 
 
 # --------------------------------------------------------------------------- finishing
@@ -692,67 +716,69 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
     local = _is_local(prepared.storage_path)
     run_dir = _local_path(prepared.storage_path) / prepared.run_name if local else None
 
-    state: dict[str, Any] | None = None
-    resumed_from = 0
-    if run_dir is not None:
-        if request.fresh and run_dir.exists():
-            log.info("--fresh: discarding %s", run_dir)
-            shutil.rmtree(run_dir)
-        state = read_run_state(run_dir)
-        if state and state.get("completed"):
-            log.info("run %s completed before; training it again from scratch", run_dir.name)
-            shutil.rmtree(run_dir)
-            state = None
-        latest = latest_checkpoint(run_dir)
-        if latest is not None:
-            meta = verify_checkpoint(latest, prepared.fingerprint)
-            resumed_from = int(meta["epoch"])
-            log.info("resuming %s from its epoch-%d checkpoint (%s)", prepared.run_name,
-                     resumed_from, latest)
-
-    context, is_new = _open_run(prepared, state)
-    with context as run:
-        uri = current_tracking_uri()
+    with exclusive_run(run_dir) if run_dir is not None else contextlib.nullcontext():
+        state: dict[str, Any] | None = None
+        resumed_from = 0
         if run_dir is not None:
-            write_run_state(run_dir, {
-                "job": request.job, "run_name": prepared.run_name,
-                "fingerprint": prepared.fingerprint.digest, "mlflow_run_id": run.run_id,
-                "tracking_uri": uri, "completed": False,
-            })
-        if is_new:
-            log_config({"job": request.job, section_name(request.job): prepared.config,
-                        "train": prepared.plan.settings, "model": prepared.plan.model,
-                        "fingerprint": prepared.fingerprint.to_json()}, run_id=run.run_id)
-            log_provenance(prepared.data.files, repo_root=request.repo_root.resolve(),
-                           run_id=run.run_id)
-        if resumed_from and run_dir is not None:
-            from components.training.reporting import reconcile_history
+            if request.fresh and run_dir.exists():
+                log.info("--fresh: discarding %s", run_dir)
+                shutil.rmtree(run_dir)
+            state = read_run_state(run_dir)
+            if state and state.get("completed"):
+                log.info("run %s completed before; training it again from scratch", run_dir.name)
+                shutil.rmtree(run_dir)
+                state = None
+            latest = latest_checkpoint(run_dir)
+            if latest is not None:
+                meta = verify_checkpoint(latest, prepared.fingerprint)
+                resumed_from = int(meta["epoch"])
+                log.info("resuming %s from its epoch-%d checkpoint (%s)", prepared.run_name,
+                         resumed_from, latest)
 
-            meta = read_checkpoint_meta(latest_checkpoint(run_dir))  # type: ignore[arg-type]
-            reconcile_history(run.run_id, meta.get("history", []))
+        context, is_new = _open_run(prepared, state)
+        with context as run:
+            uri = current_tracking_uri()
+            if run_dir is not None:
+                write_run_state(run_dir, {
+                    "job": request.job, "run_name": prepared.run_name,
+                    "fingerprint": prepared.fingerprint.digest, "mlflow_run_id": run.run_id,
+                    "tracking_uri": uri, "completed": False,
+                })
+            if is_new:
+                log_config({"job": request.job, section_name(request.job): prepared.config,
+                            "train": prepared.plan.settings, "model": prepared.plan.model,
+                            "fingerprint": prepared.fingerprint.to_json()}, run_id=run.run_id)
+                log_provenance(prepared.data.files, repo_root=request.repo_root.resolve(),
+                               run_id=run.run_id)
+            if resumed_from and run_dir is not None:
+                from components.training.reporting import reconcile_history
 
-        fit_started = time.time()
-        from components.training.reporting import EpochMetricsLogger
+                meta = read_checkpoint_meta(latest_checkpoint(run_dir))  # type: ignore[arg-type]
+                reconcile_history(run.run_id, meta.get("history", []))
 
-        result = fit(prepared, [EpochMetricsLogger(run.run_id, uri), *callbacks])
-        log.info("%s: TorchTrainer.fit took %.1f s", prepared.run_name, time.time() - fit_started)
-        metrics = dict(result.metrics or {})
-        if ABORT_KEY in metrics:
-            message = f"{prepared.run_name}: {metrics[ABORT_KEY]}"
-            log_config({"error": message}, artifact_file="failure.yaml", run_id=run.run_id)
-            raise TrainingError(message)
-        if result.checkpoint is not None:
-            # Local storage: the folder itself; remote storage (s3://...): a download.
-            with result.checkpoint.as_directory() as directory:
-                final, history, version, decision = _finish(prepared, Path(directory),
-                                                            run.run_id)
-        elif run_dir is not None and (latest := latest_checkpoint(run_dir)) is not None:
-            final, history, version, decision = _finish(prepared, latest, run.run_id)
-        else:
-            raise TrainingError(f"{prepared.run_name}: no checkpoint to finish from")
-        if run_dir is not None:
-            state = read_run_state(run_dir) or {}
-            write_run_state(run_dir, {**state, "completed": True})
+            fit_started = time.time()
+            from components.training.reporting import EpochMetricsLogger
+
+            result = fit(prepared, [EpochMetricsLogger(run.run_id, uri), *callbacks])
+            log.info("%s: TorchTrainer.fit took %.1f s", prepared.run_name,
+                     time.time() - fit_started)
+            metrics = dict(result.metrics or {})
+            if ABORT_KEY in metrics:
+                message = f"{prepared.run_name}: {metrics[ABORT_KEY]}"
+                log_config({"error": message}, artifact_file="failure.yaml", run_id=run.run_id)
+                raise TrainingError(message)
+            if result.checkpoint is not None:
+                # Local storage: the folder itself; remote storage (s3://...): a download.
+                with result.checkpoint.as_directory() as directory:
+                    final, history, version, decision = _finish(prepared, Path(directory),
+                                                                run.run_id)
+            elif run_dir is not None and (latest := latest_checkpoint(run_dir)) is not None:
+                final, history, version, decision = _finish(prepared, latest, run.run_id)
+            else:
+                raise TrainingError(f"{prepared.run_name}: no checkpoint to finish from")
+            if run_dir is not None:
+                state = read_run_state(run_dir) or {}
+                write_run_state(run_dir, {**state, "completed": True})
     log.info("%s finished in %.0f s: epoch %d selected (validation top-1 %.3f), test top-1 "
              "%.3f (video level)", prepared.run_name, time.time() - started,
              int(final["best_epoch"]), final["val_top1"], final["top1"])
