@@ -315,15 +315,18 @@ def lift_net(
     branch_init: float = 1.0,
     vit_kwargs: Mapping[str, Any] | None = None,
     vit_pretrained_path: str | Path | None = None,
+    luminous_pretrained_path: str | Path | None = None,
     teacher_path: str | Path | None = None,
     pretrained_path: str | Path | None = None,
 ) -> LiftNet:
     """LIFT-Net student: (main (B,T,3,H,W), luminous (B,C,T,H,W)) -> (logits, h2).
 
     Weight files, applied in this order: ``vit_pretrained_path`` (a full timm ViT
-    checkpoint for the Partial ViT), ``teacher_path`` (the trained teacher, whose
-    trunk the luminous pathway shares), ``pretrained_path`` (a whole LIFT-Net
-    checkpoint, loaded strictly, overriding both).
+    checkpoint for the Partial ViT), ``luminous_pretrained_path`` (the weights the
+    teacher started from, e.g. Kinetics-400 R(2+1)D, for a student without a
+    teacher: the no-KD ablation), ``teacher_path`` (the trained teacher, whose trunk
+    the luminous pathway shares), ``pretrained_path`` (a whole LIFT-Net checkpoint,
+    loaded strictly, overriding all).
     """
     model = LiftNet(
         num_classes,
@@ -348,6 +351,8 @@ def lift_net(
     )
     if vit_pretrained_path is not None:
         model.load_vit_pretrained(vit_pretrained_path)
+    if luminous_pretrained_path is not None:
+        load_pretrained(model.luminous_trunk, luminous_pretrained_path)
     if teacher_path is not None:
         model.load_teacher_trunk(teacher_path)
     if pretrained_path is not None:

@@ -202,7 +202,11 @@ class VideoTeacher(VideoTrunk):
     def forward(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
         """clip (B, C, T, H, W) -> (logits (B, num_classes), h1 (B, 8 * width))."""
         h1 = self.avgpool(self.features(clip)).flatten(1)
-        return self.fc(self.dropout(h1)), h1
+        return self.classify(h1), h1
+
+    def classify(self, h1: torch.Tensor) -> torch.Tensor:
+        """The head alone: pooled feature h1 (B, 8 * width) -> logits (B, num_classes)."""
+        return self.fc(self.dropout(h1))
 
     def adapt_pretrained_state_dict(self, state: dict[str, torch.Tensor]) -> Adapted:
         """As :meth:`VideoTrunk.adapt_pretrained_state_dict`; a classifier with another

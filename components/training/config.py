@@ -274,9 +274,11 @@ class TeacherConfig(ClipJobConfig):
 class StudentConfig(ClipJobConfig):
     """params.yaml ``train_student:``: LIFT-Net distilled from the trained teacher.
 
-    The loss is ``CE + kd_lambda * L1(h1, h2)``: h1 from the frozen teacher on the
-    luminous clip, h2 from LIFT-Net. The luminous pathway starts from the teacher's
-    trunk (frozen, as in the paper, unless ``model_kwargs.train_luminous_trunk``).
+    The loss is Eq. 6, ``CE + kd_lambda * sum_i |h1_i - h2_i|``: h1 the frozen
+    teacher's logits on the luminous clip, h2 LIFT-Net's logits (``kd_target:
+    logits``; ``features``: pooled teacher feature vs a projection of the student's,
+    L1 mean). The luminous pathway starts from the teacher's trunk (frozen, as in the
+    paper, unless ``model_kwargs.train_luminous_trunk``).
 
     Attributes:
         input: the luminous input, ``gamma`` or ``flow``; it must be the teacher's.
@@ -284,8 +286,11 @@ class StudentConfig(ClipJobConfig):
             writes ``model.pt`` and ``model.json`` there).
         kd: distil from the teacher. ``false`` (the no-KD ablation) trains on
             cross-entropy alone, without the teacher: the luminous trunk then starts
-            from random weights and trains.
+            from the weights the teacher started from (the ``pretrained:`` file of its
+            architecture when configured, else a random initialisation) and trains.
         kd_lambda: weight of the L1 distillation term (paper: 1).
+        kd_target: ``logits`` (the paper's h1, h2: pre-softmax outputs) or
+            ``features`` (pooled features, the project's earlier variant).
         tuned_config: a ``har tune`` result (YAML with ``depth``,
             ``trainable_vit_blocks``, ``lr``) that overrides those values; null = none.
     """
@@ -295,6 +300,7 @@ class StudentConfig(ClipJobConfig):
     teacher: Path = Path("models/teacher")
     kd: bool = True
     kd_lambda: float = 1.0
+    kd_target: Literal["logits", "features"] = "logits"
     tuned_config: Path | None = None
 
     def __post_init__(self) -> None:

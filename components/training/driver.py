@@ -217,6 +217,13 @@ def _model_plan(job: str, cfg: JobConfig, data: JobData, request: TrainRequest,
         elif "train_luminous_trunk" not in cfg.model_kwargs:
             kwargs["train_luminous_trunk"] = True  # no teacher: the trunk must learn
     kwargs.update(cfg.model_kwargs)
+    if job == "student" and teacher_info is None:
+        # No KD changes one thing only: the trunk starts where the teacher started
+        # (its architecture's pretrained file when configured), not from the teacher.
+        arch = kwargs.get("luminous_arch", "r2plus1d_18")
+        start = dict(request.pretrained).get(arch)
+        if start is not None and kwargs.get("luminous_pretrained_path") is None:
+            kwargs["luminous_pretrained_path"] = str(start)
     kwargs = resolve_pretrained(cfg.model, kwargs, dict(request.pretrained))
     spec = model_spec(cfg.model)
     import inspect
@@ -328,7 +335,8 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
         train=tuple(train), eval=tuple(evaluated), num_classes=data.num_classes,
         eval_prefix=prefix, fingerprint=fingerprint,
         threads=resolve_threads(settings, cpus),
-        find_unused_parameters=job == "student" and not getattr(cfg, "kd", True),
+        find_unused_parameters=job == "student" and (
+            not getattr(cfg, "kd", True) or getattr(cfg, "kd_target", "logits") == "logits"),
         test=() if request.trial is not None else tuple(data.test),  # trials never see it
         flip_map=flip_label_map(cfg.augment.flip_pairs, data.classes,
                                 f"{section}.augment.flip_pairs"),

@@ -69,7 +69,8 @@ class WorkerPlan:
         eval_prefix: metric prefix of the per-epoch evaluation (``val``).
         fingerprint: the run's fingerprint (checked before loading a checkpoint).
         threads: torch threads per worker.
-        find_unused_parameters: DDP flag (LIFT-Net without KD leaves h2 unused).
+        find_unused_parameters: DDP flag (LIFT-Net without KD, or distilled on logits,
+            leaves h2's projection unused).
         test: the videos the trained (selected) model is scored on once, when
             training stops (``test/*``); empty for Tune trials, which never see them.
         flip_map: class index -> the class a horizontal flip turns it into.
@@ -206,7 +207,8 @@ def make_task(plan: WorkerPlan, device: torch.device, teacher: nn.Module | None,
         shares = (teacher is not None and model is not None
                   and getattr(model, "loaded_teacher_trunk", False)
                   and not getattr(model, "train_luminous_trunk", True))
-        return DistillTask(teacher=teacher, kd_lambda=kd_lambda, h1_from_student_trunk=shares)
+        return DistillTask(teacher=teacher, kd_lambda=kd_lambda, h1_from_student_trunk=shares,
+                           kd_target=getattr(plan.config, "kd_target", "logits"))
     if plan.job == "teacher":
         return ClassifierTask(memory_format=torch.channels_last_3d if cuda else None)
     return ClassifierTask(memory_format=torch.channels_last if cuda else None)

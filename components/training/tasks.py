@@ -22,7 +22,11 @@ from torch import nn
 
 from components.training.augment import MixedTargets
 from components.training.checkpoint import unwrap_model
-from components.training.losses import classification_loss, distillation_loss
+from components.training.losses import (
+    classification_loss,
+    distillation_loss,
+    logit_distillation_loss,
+)
 
 
 @dataclass
@@ -66,10 +70,14 @@ class DistillTask(ClassifierTask):
     Attributes:
         teacher: the frozen teacher (eval mode, no gradients), or None (no KD).
         kd_lambda: weight of the L1 term.
+        kd_target: ``logits`` (Eq. 6: the teacher's and the student's pre-softmax
+            outputs, L1 summed over classes) or ``features`` (the teacher's pooled
+            feature against the student's projected feature h2, L1 mean).
     """
 
     teacher: nn.Module | None = None
     kd_lambda: float = 1.0
+    kd_target: str = "logits"
     input_keys: tuple[str, ...] = ("main", "lum")
     h1_from_student_trunk: bool = False
     _h1: torch.Tensor | None = None
@@ -84,13 +92,18 @@ class DistillTask(ClassifierTask):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """As :meth:`ClassifierTask.forward`; with ``h1_from_student_trunk`` it keeps the
         teacher's h1 = global mean of the student's frozen trunk features (the trunk is
-        the teacher's, in eval mode: the same numbers, one R(2+1)D pass instead of two)."""
+        the teacher's, in eval mode: the same numbers, one R(2+1)D pass instead of two);
+        for ``kd_target: logits`` the teacher's head turns it into the teacher's logits."""
         logits, features = super().forward(model, inputs)
         self._h1 = None
         if self.h1_from_student_trunk:
             trunk = getattr(unwrap_model(model), "last_trunk_features", None)
             if trunk is not None:
-                self._h1 = trunk.float().mean(dim=(2, 3, 4))
+                pooled = trunk.float().mean(dim=(2, 3, 4))
+                if self.kd_target == "logits":
+                    with torch.no_grad():
+                        pooled = self.teacher.classify(pooled)  # type: ignore[union-attr]
+                self._h1 = pooled
         return logits, features
 
     def prepare(self, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
@@ -107,6 +120,8 @@ class DistillTask(ClassifierTask):
         h1 = self._h1
         if h1 is None:
             with torch.no_grad():
-                _, h1 = self.teacher(inputs[1])
-        kd = distillation_loss(features, h1)
+                teacher_logits, teacher_feature = self.teacher(inputs[1])
+            h1 = teacher_logits if self.kd_target == "logits" else teacher_feature
+        kd = logit_distillation_loss(logits, h1) if self.kd_target == "logits" \
+            else distillation_loss(features, h1)
         return ce + self.kd_lambda * kd, {"ce": ce.detach(), "kd": kd.detach()}

@@ -131,17 +131,23 @@ def test_predictions_from_several_ranks_concatenate_by_video() -> None:
 def test_distillation_adds_lambda_times_l1() -> None:
     class Teacher(nn.Module):
         def forward(self, lum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return lum.sum(1), torch.ones(lum.shape[0], 4)
+            return lum, torch.ones(lum.shape[0], 4)  # (logits (B, 2), feature (B, 4))
 
-    task = DistillTask(teacher=Teacher(), kd_lambda=2.0)
+    lum = torch.tensor([[1.0, 0.5]])
     logits = torch.tensor([[2.0, 0.0]])
     h2 = torch.zeros(1, 4)
-    total, parts = task.loss(logits, h2, (torch.zeros(1), torch.zeros(1, 2)), torch.tensor([0]))
     ce = classification_loss(logits, torch.tensor([0]))
-    torch.testing.assert_close(total, ce + 2.0 * 1.0)
+    # Eq. 6 (default): |2 - 1| + |0 - 0.5| summed over the classes
+    on_logits = DistillTask(teacher=Teacher(), kd_lambda=2.0)
+    total, parts = on_logits.loss(logits, h2, (torch.zeros(1), lum), torch.tensor([0]))
+    torch.testing.assert_close(total, ce + 2.0 * 1.5)
     assert set(parts) == {"ce", "kd"}
+    # features: mean |0 - 1| over the 4 components
+    on_features = DistillTask(teacher=Teacher(), kd_lambda=2.0, kd_target="features")
+    total, _ = on_features.loss(logits, h2, (torch.zeros(1), lum), torch.tensor([0]))
+    torch.testing.assert_close(total, ce + 2.0 * 1.0)
     no_kd = DistillTask(teacher=None)
-    total, parts = no_kd.loss(logits, h2, (torch.zeros(1), torch.zeros(1, 2)), torch.tensor([0]))
+    total, parts = no_kd.loss(logits, h2, (torch.zeros(1), lum), torch.tensor([0]))
     torch.testing.assert_close(total, ce)
     assert set(parts) == {"ce"}
 

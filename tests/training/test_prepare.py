@@ -45,7 +45,10 @@ def test_the_student_builds_on_the_trained_teacher(tiny_data: TinyDataset) -> No
     assert plan.model.kwargs["luminous_arch"] == "r2plus1d_18"
     assert plan.model.kwargs["img_size"] == 16 and plan.model.kwargs["luminous_in_channels"] == 3
     assert "input.teacher" in prepared.fingerprint.parts
-    assert not plan.find_unused_parameters
+    # Eq. 6 distils logits: the feature projection h2 is unused, which DDP must know.
+    assert plan.find_unused_parameters
+    assert not _prepare(tiny_data, "student", _student(kd_target="features")
+                        ).plan.find_unused_parameters
 
 
 def test_without_kd_the_student_needs_no_teacher_and_trains_its_trunk(
@@ -53,6 +56,29 @@ def test_without_kd_the_student_needs_no_teacher_and_trains_its_trunk(
     plan = _prepare(tiny_data, "student", _student(kd=False)).plan
     assert plan.teacher is None and plan.model.kwargs["train_luminous_trunk"] is True
     assert plan.find_unused_parameters
+    assert "luminous_pretrained_path" not in plan.model.kwargs  # none configured
+
+
+def test_without_kd_the_trunk_starts_where_the_teacher_started(tiny_data: TinyDataset) -> None:
+    import torch
+
+    from components.models import create_model
+
+    # The teacher's starting weights (a Kinetics-400 file on a real machine).
+    start = create_model("r2plus1d_18", num_classes=400)
+    weights = tiny_data.root / "r2plus1d_18_start.pth"
+    torch.save(start.state_dict(), weights)
+    plan = _prepare(tiny_data, "student", _student(kd=False),
+                    pretrained={"r2plus1d_18": str(weights)}).plan
+    assert plan.model.kwargs["luminous_pretrained_path"] == str(weights)
+    student = create_model(plan.model.name, **plan.model.kwargs)
+    torch.testing.assert_close(student.luminous_trunk.state_dict()["stem.0.weight"],
+                               start.state_dict()["stem.0.weight"])
+    # With KD the trunk is the trained teacher's: the starting file is not used.
+    write_fake_teacher(tiny_data.root / "models" / "teacher", tiny_data.classes)
+    kd_plan = _prepare(tiny_data, "student", _student(),
+                       pretrained={"r2plus1d_18": str(weights)}).plan
+    assert "luminous_pretrained_path" not in kd_plan.model.kwargs
 
 
 def test_the_student_must_read_the_teachers_luminous_input(tiny_data: TinyDataset) -> None:
