@@ -4,7 +4,7 @@ A *row* of the results table is one evaluated predictor: a trained model (the
 teacher, LIFT-Net with or without distillation, one stream) or a late fusion of
 several (the two-stream network: normal + motion; an ensemble of backbones).
 Every number is video level: a video's prediction is the mean softmax over its
-clips or items (the MEI paper's protocol).
+clips or items (the project's choice: the papers are silent).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ training evaluated it.
 * :mod:`.records`: representation records in memory, computed from a video file
   with the parameters of the shards the model was trained on.
 * :mod:`.scoring`: video-level class probabilities (mean softmax over a video's
-  clips or items, the MEI paper's protocol) and late fusion.
+  clips or items, the project's choice) and late fusion.
 * :mod:`.predictor`: video files in, fused probabilities out (one model, or the
   two streams of the MEI network): what ``har predict`` and the registered pyfunc
   models run.

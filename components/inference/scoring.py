@@ -3,7 +3,7 @@
 A video's probabilities are the mean softmax over its evaluation samples: the
 ``eval_clips`` evenly spaced clips of a clip model (teacher, LIFT-Net), or every
 item of an image stream (each MEI for the motion stream, each MEI batch's base
-frame for the normal stream): the MEI paper's protocol. The samples come from
+frame for the normal stream): the project's choice (the papers are silent). The samples come from
 the same dataset classes training evaluated with (``components.training.data``),
 over the shards (:func:`score_shards`) or over records computed from a video
 file (:func:`score_records`), so both see identical inputs.

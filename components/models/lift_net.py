@@ -1,7 +1,7 @@
 """LIFT-Net: Light Invariant Fourier Transformer for action recognition in any light.
 
 The student network of the paper's knowledge-distillation scheme
-(``docs/design.md``, method 2): a Main-Stream that reads the raw, possibly
+(``docs/paper-fidelity.md``, LIFT-Net): a Main-Stream that reads the raw, possibly
 dark frames, a Luminous pathway that reads a light-invariant view of the same
 clip (gamma-corrected frames for dark video, optical flow for daylight and
 infrared video), and N blocks that fuse them with cross-attention and refine
@@ -96,7 +96,8 @@ class LiftNet(nn.Module):
 
     Args:
         num_classes: K.
-        vit_name: timm ViT for the Partial ViT (``vit_base_patch16_224`` in the paper).
+        vit_name: timm ViT for the Partial ViT (the paper: an ImageNet-21k ViT;
+            ``vit_base_patch16_224`` in the paper preset).
         img_size: Frame size the Partial ViT is built for.
         vit_blocks: ViT blocks kept (paper: 5).
         trainable_vit_blocks: First blocks that train (paper: 1; 0 all frozen; ``"all"``).
@@ -106,7 +107,8 @@ class LiftNet(nn.Module):
         mlp_ratio: Critic MLP hidden width / E.
         fourier_mlp_ratio: FoE MLP hidden width / 2E.
         head_hidden: Hidden width of the head; default E.
-        luminous_arch: ``"r2plus1d_18"`` (paper) or ``"r3d_18"`` (ablation): the teacher's.
+        luminous_arch: ``"r2plus1d_18"`` (the paper's R(2+1)D) or ``"r3d_18"`` (ablation):
+            the teacher's.
         luminous_in_channels: 3 (gamma-corrected RGB) or 2 (optical flow).
         luminous_width: the trunk's width (the teacher's; 64 is torchvision's).
         train_luminous_trunk: Whether the trunk trains further (default frozen: no

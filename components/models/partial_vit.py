@@ -58,8 +58,8 @@ class PartialViT(nn.Module):
     """Patch embedding, CLS token, position embedding and the first ``vit_blocks`` blocks.
 
     Args:
-        vit_name: A timm ViT (``vit_base_patch16_224`` in the paper,
-            ``vit_tiny_patch16_224`` for the CPU demo). Always built with
+        vit_name: A timm ViT (the paper: an ImageNet-21k ViT; ``vit_base_patch16_224``
+            in the paper preset, ``vit_tiny_patch16_224`` for the CPU demo). Always built with
             ``pretrained=False``; weights come from a local file
             (:func:`components.models.weights.load_pretrained`, which resamples the
             position embedding when ``img_size`` differs from the checkpoint's).

@@ -2,8 +2,9 @@
 
 The teacher is trained with cross-entropy on gamma-corrected clips (or optical
 flow); LIFT-Net's luminous pathway then reuses its trunk (stem and the four
-residual stages) with the same weights, and the distillation loss compares the
-teacher's pooled feature ``h1`` with the student's ``h2``.
+residual stages) with the same weights, and the distillation loss (Eq. 6)
+compares the teacher's logits with the student's (``kd_target: features``: the
+teacher's pooled feature with a projection of the student's).
 
 Layout follows torchvision's video models: clips are float32
 ``(B, C, T, H, W)``; state-dict keys are torchvision's (``stem.*``,
@@ -170,7 +171,7 @@ class VideoTeacher(VideoTrunk):
 
     Args:
         num_classes: Number of action classes.
-        arch: ``"r2plus1d_18"`` (the paper's teacher) or ``"r3d_18"`` (ablation).
+        arch: ``"r2plus1d_18"`` (the paper's R(2+1)D teacher) or ``"r3d_18"`` (ablation).
         in_channels: 3 for gamma-corrected RGB, 2 for optical flow.
         width: trunk width (64: torchvision's; see :class:`VideoTrunk`).
         dropout: Dropout on h1 before the classifier (0 = none, as in torchvision).

@@ -31,7 +31,7 @@ BACKBONES: tuple[str, ...] = (
     "resnet50",
     "inception_v3",
 )
-#: Smallest square input each backbone accepts (the default paper input is 224; inception 299).
+#: Smallest square input each backbone accepts (the paper preset's input is 224).
 MIN_INPUT_SIZE: dict[str, int] = {"inception_v3": 75}
 _PREFIX = "backbone."
 

@@ -42,8 +42,8 @@ class RepresentConfig:
     """params.yaml ``represent:`` (shared by the kinds) and one sub-section per kind.
 
     Attributes:
-        height, width: frame size the videos are decoded to (pixels). Paper: 224
-            for LIFT-Net and the 2D CNNs, 112 for R(2+1)D; the CPU demo uses 64.
+        height, width: frame size the videos are decoded to (pixels). LIFT-Net
+            paper: 224 (the MEI paper is silent); the CPU demo uses 32.
         frame_stride: keep every k-th decoded frame (1 keeps all).
         max_frames: keep at most this many frames per video (0: no limit).
         workers: parallel Ray tasks; 1 runs in this process without Ray.

@@ -172,18 +172,20 @@ class JobConfig:
             channels the job fills in).
         input: representation kind read from ``data/represent/<input>``.
         height, width: frame size the shards must have (``represent.height/width``;
-            paper: 112 for R(2+1)D, 224 for LIFT-Net and the 2D CNNs).
+            LIFT-Net paper: 224; silent for the teacher and the MEI streams).
         epochs: training epochs.
-        batch_size: global batch (split over the workers). Paper: 32.
+        batch_size: global batch (split over the workers). LIFT-Net paper: 32.
         eval_batch_size: evaluation batch per worker (0: ``batch_size``).
         lr: AdamW learning rate, reached after the warm-up and then cosine-annealed
-            per step to ``min_lr`` at the last epoch. Paper: 1e-4.
+            per step to ``min_lr`` at the last epoch. LIFT-Net paper: 1e-4.
         min_lr: the cosine schedule's floor.
         warmup_epochs: linear warm-up from ``lr / 100`` over this many epochs (steps
             counted; fractions allowed); 0: none.
         patience: stop once the validation score (video top-1, then loss) has not
             improved for this many epochs; 0: train every epoch. The best epoch's
             weights are kept either way.
+        stop_at_top1: stop once validation top-1 (video level) reaches this; 0: off.
+            The MEI paper's rule is 0.9 (``conf/protocols/mei-paper.yaml``).
         weight_decay: AdamW weight decay.
         label_smoothing: cross-entropy label smoothing.
         grad_clip: clip the gradient norm to this (0: off).
@@ -204,6 +206,7 @@ class JobConfig:
     min_lr: float = 0.0
     warmup_epochs: float = 0.0
     patience: int = 0
+    stop_at_top1: float = 0.0
     weight_decay: float = 0.05
     label_smoothing: float = 0.0
     grad_clip: float = 0.0
@@ -221,6 +224,8 @@ class JobConfig:
         if self.warmup_epochs < 0 or self.warmup_epochs > self.epochs or self.patience < 0:
             raise ValueError(f"need 0 <= warmup_epochs <= epochs and patience >= 0, got "
                              f"warmup_epochs={self.warmup_epochs}, patience={self.patience}")
+        if not 0 <= self.stop_at_top1 <= 1:
+            raise ValueError(f"stop_at_top1 must be in [0, 1] (0: off), got {self.stop_at_top1}")
         if self.weight_decay < 0 or self.grad_clip < 0 or self.num_classes < 0:
             raise ValueError("weight_decay, grad_clip and num_classes must be >= 0")
         if not 0 <= self.label_smoothing < 1:
@@ -236,7 +241,7 @@ class ClipJobConfig(JobConfig):
     """Jobs on clips (teacher, student).
 
     Attributes:
-        clip_len: frames per clip (paper: 16 for an R(2+1)D teacher, 30 for LIFT-Net).
+        clip_len: frames per clip (LIFT-Net paper: 30; silent for the teacher).
         stride: step between the frames of a clip.
         eval_clips: deterministic, evenly spaced clips per test video; the video's
             prediction is the mean of their softmax outputs.
@@ -257,8 +262,8 @@ class TeacherConfig(ClipJobConfig):
     """params.yaml ``train_teacher:``: the R(2+1)D teacher, cross-entropy.
 
     ``input``: ``gamma`` (gamma-corrected frames, dark video) or ``flow`` (optical
-    flow, daylight and infrared video); ``model``: ``r2plus1d_18`` (paper) or
-    ``r3d_18`` (ablation).
+    flow, daylight and infrared video); ``model``: ``r2plus1d_18`` (the paper's
+    R(2+1)D; 18 layers is the project's choice) or ``r3d_18`` (ablation).
     """
 
     model: str = "r2plus1d_18"
@@ -277,8 +282,9 @@ class StudentConfig(ClipJobConfig):
     The loss is Eq. 6, ``CE + kd_lambda * sum_i |h1_i - h2_i|``: h1 the frozen
     teacher's logits on the luminous clip, h2 LIFT-Net's logits (``kd_target:
     logits``; ``features``: pooled teacher feature vs a projection of the student's,
-    L1 mean). The luminous pathway starts from the teacher's trunk (frozen, as in the
-    paper, unless ``model_kwargs.train_luminous_trunk``).
+    L1 mean). The luminous pathway starts from the teacher's trunk (the paper: the
+    weights are shared; frozen is the project's reading, unless
+    ``model_kwargs.train_luminous_trunk``).
 
     Attributes:
         input: the luminous input, ``gamma`` or ``flow``; it must be the teacher's.

@@ -1,6 +1,6 @@
 """Classification metrics at item and video level (NumPy, no torch).
 
-The MEI paper's protocol: a video's prediction is the mean of the softmax over
+The project's protocol (the papers are silent): a video's prediction is the mean of the softmax over
 its items (MEIs, frames, or clips); top-1 is reported per video. Item-level
 (clip-level) accuracy is reported beside it.
 """

@@ -155,10 +155,16 @@ class Session:
         return self.should_stop()
 
     def should_stop(self) -> bool:
-        """The last epoch is done, or validation has not improved for ``patience``."""
+        """The last epoch is done, validation top-1 reached ``stop_at_top1``, or
+        validation has not improved for ``patience``."""
         cfg = self.plan.config
         if self.epoch >= cfg.epochs:
             return True
+        threshold = getattr(cfg, "stop_at_top1", 0.0)
+        if threshold and self.plan.eval and self.history:
+            top1 = self.history[-1].get(f"{self.plan.eval_prefix}/top1")
+            if top1 is not None and float(top1) >= threshold:
+                return True
         return bool(cfg.patience and self.best_score is not None
                     and self.epoch - self.best_epoch >= cfg.patience)
 

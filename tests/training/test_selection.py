@@ -54,6 +54,17 @@ def test_patience_stops_early() -> None:
     assert not _session(epochs=20, patience=0).should_stop()
 
 
+def test_the_mei_papers_rule_stops_once_validation_passes_the_threshold() -> None:
+    session = _session(epochs=50, patience=0)
+    session.plan.config = dataclasses.replace(session.plan.config, stop_at_top1=0.9)
+    assert not session.end_epoch(1, {"val/top1": 0.6, "val/loss": 1.0})
+    assert not session.end_epoch(2, {"val/top1": 0.89, "val/loss": 0.5})
+    assert session.end_epoch(3, {"val/top1": 0.9, "val/loss": 0.4})
+    assert session.best_epoch == 3
+    off = _session(epochs=50, patience=0)
+    assert not off.end_epoch(1, {"val/top1": 1.0, "val/loss": 0.0})
+
+
 def test_without_validation_the_last_epoch_is_the_model() -> None:
     session = _session(with_val=False)
     _epoch(session, 1, 0.9, 0.1)
