@@ -36,6 +36,10 @@ class IngestConfig:
             truncation) or ``decode`` (decode every frame; slowest, strictest).
         workers: probing threads.
         seed: seed of the ``folder`` format's 70/30 split.
+        lighting: ``daylight``, ``dark`` or ``infrared`` as declared by a dataset
+            config, or ``auto``: measured from a sample of the usable videos
+            (``components.data.lighting``). Recorded in ``dataset.json``; training
+            jobs with ``input: auto`` pick their luminous input from it.
     """
 
     root: Path = Path("data/synthetic")
@@ -45,6 +49,7 @@ class IngestConfig:
     probe: Literal["header", "packets", "decode"] = "packets"
     workers: int = 2
     seed: int = 0
+    lighting: Literal["auto", "daylight", "dark", "infrared"] = "auto"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +60,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lists-dir", type=Path, help="folder holding the split files")
     parser.add_argument("--probe", choices=("header", "packets", "decode"))
     parser.add_argument("--workers", type=int)
+    parser.add_argument("--lighting", choices=("auto", "daylight", "dark", "infrared"),
+                        help="the dataset's lighting; auto: measured from its frames")
     parser.add_argument("--out", type=Path, default=Path("data/ingest"), help="output folder")
+
+
+def _lighting(cfg: IngestConfig, videos: list[Path]) -> dict[str, object]:
+    """``lighting`` (declared, else measured), where it came from, and the measurement."""
+    from components.data.lighting import measure_lighting
+
+    measured = measure_lighting(videos)
+    record: dict[str, object] = {
+        "lighting_measured": None if measured is None else {
+            "lighting": measured.lighting, "mean_luma": round(measured.mean_luma, 4),
+            "chroma": round(measured.chroma, 4), "videos": measured.videos},
+    }
+    if cfg.lighting != "auto":
+        if measured is not None and measured.lighting != cfg.lighting:
+            log.warning("ingest.lighting says %s; the frames look %s (mean luma %.3f): "
+                        "keeping the declared %s", cfg.lighting, measured.lighting,
+                        measured.mean_luma, cfg.lighting)
+        return {"lighting": cfg.lighting, "lighting_source": "declared", **record}
+    if measured is None:
+        log.warning("no video decoded to measure the lighting; jobs with input: auto will "
+                    "need ingest.lighting")
+        return {"lighting": None, "lighting_source": "unknown", **record}
+    log.info("lighting: %s (measured on %d videos: mean luma %.3f)", measured.lighting,
+             measured.videos, measured.mean_luma)
+    return {"lighting": measured.lighting, "lighting_source": "measured", **record}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = stage_config(args, "ingest", IngestConfig, {
         "root": args.root, "format": args.format, "split": args.split,
         "lists_dir": args.lists_dir, "probe": args.probe, "workers": args.workers,
+        "lighting": args.lighting,
     })
     if not cfg.root.is_dir():
         raise InputError(cfg.root, "dataset root is not a folder")
@@ -101,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     write_dataset_info(out / DATASET_FILE, {
         "root": str(cfg.root), "format": cfg.format, "split": cfg.split,
         "list_files": [str(p) for p in split.list_files], **counts,
+        **_lighting(cfg, [cfg.root / row.path for row in result.rows]),
     })
     write_manifest(out / MANIFEST_FILE, result.rows)
     for row in result.quarantined:

@@ -66,7 +66,7 @@ def job_inputs(job: str, section: Mapping[str, Any], teacher_width: int | None =
     """(input shapes, data-dependent builder arguments) of a training job, from its
     params.yaml section: the sizes it really trains at."""
     height, width = int(section.get("height", 32)), int(section.get("width", 32))
-    channels = 2 if section.get("input") == "flow" else 3
+    channels = 2 if section.get("input") == "flow" else 3  # auto counted as gamma (RGB)
     clip = int(section.get("clip_len", 8))
     if job == "teacher":
         return [[channels, clip, height, width]], {"in_channels": channels}

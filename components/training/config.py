@@ -261,13 +261,15 @@ class ClipJobConfig(JobConfig):
 class TeacherConfig(ClipJobConfig):
     """params.yaml ``train_teacher:``: the R(2+1)D teacher, cross-entropy.
 
-    ``input``: ``gamma`` (gamma-corrected frames, dark video) or ``flow`` (optical
-    flow, daylight and infrared video); ``model``: ``r2plus1d_18`` (the paper's
-    R(2+1)D; 18 layers is the project's choice) or ``r3d_18`` (ablation).
+    ``input``: ``gamma`` (gamma-corrected frames, dark video), ``flow`` (optical
+    flow, daylight and infrared video) or ``auto`` (by the dataset's lighting in
+    ``dataset.json``, declared or measured at ingest: the paper's choice);
+    ``model``: ``r2plus1d_18`` (the paper's R(2+1)D; 18 layers is the project's
+    choice) or ``r3d_18`` (ablation).
     """
 
     model: str = "r2plus1d_18"
-    input: Literal["gamma", "flow"] = "gamma"
+    input: Literal["auto", "gamma", "flow"] = "auto"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -288,6 +290,7 @@ class StudentConfig(ClipJobConfig):
 
     Attributes:
         input: the luminous input, ``gamma`` or ``flow``; it must be the teacher's.
+            ``auto``: the teacher's (with KD), else by the dataset's lighting.
         teacher: folder of the trained teacher (``har train --job teacher``
             writes ``model.pt`` and ``model.json`` there).
         kd: distil from the teacher. ``false`` (the no-KD ablation) trains on
@@ -302,7 +305,7 @@ class StudentConfig(ClipJobConfig):
     """
 
     model: str = "lift_net"
-    input: Literal["gamma", "flow"] = "gamma"
+    input: Literal["auto", "gamma", "flow"] = "auto"
     teacher: Path = Path("models/teacher")
     kd: bool = True
     kd_lambda: float = 1.0

@@ -232,6 +232,9 @@ def index_job_data(
             label that does not match; no usable training or test video.
     """
     section = section or f"train_{job}"
+    if cfg.input == "auto":  # a programming error: prepare_training resolves it first
+        raise ValueError(f"{section}.input auto must be resolved first "
+                         "(components.training.driver.resolve_luminous_input)")
     classes_path = ingest_dir / CLASSES_FILE
     manifest_path = ingest_dir / MANIFEST_FILE
     classes = read_classes(classes_path)

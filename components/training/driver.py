@@ -276,6 +276,41 @@ def _local_path(storage: str) -> Path:
     return Path(storage[len("file://"):] if storage.startswith("file://") else storage)
 
 
+def resolve_luminous_input(job: str, cfg: JobConfig, ingest_dir: Path, root: Path) -> JobConfig:
+    """``input: auto`` made concrete (teacher and student): a distilled student reads
+    its teacher's input; otherwise the dataset's lighting decides (gamma for dark
+    video, flow for daylight and infrared, as the paper does).
+
+    Raises:
+        InputError: ``auto`` with no lighting recorded at ingest.
+    """
+    if job not in ("teacher", "student") or cfg.input != "auto":
+        return cfg
+    from components.data.lighting import luminous_input
+    from components.data.manifest import DATASET_FILE
+
+    if job == "student" and getattr(cfg, "kd", True):
+        from components.training.outputs import read_model_info
+
+        folder = cfg.teacher if cfg.teacher.is_absolute() else root / cfg.teacher  # type: ignore[attr-defined]
+        teacher_input = read_model_info(folder).get("input")
+        if teacher_input in ("gamma", "flow"):
+            log.info("%s.input auto: the teacher's, %s", section_name(job), teacher_input)
+            return dataclasses.replace(cfg, input=teacher_input)
+    info_path = ingest_dir / DATASET_FILE
+    try:
+        lighting = json.loads(info_path.read_text()).get("lighting")
+    except (OSError, ValueError) as exc:
+        raise InputError(info_path, f"cannot read the dataset's lighting: {exc}") from exc
+    if lighting is None:
+        raise InputError(info_path, f"no lighting recorded: set ingest.lighting (daylight, dark, "
+                         f"infrared) or {section_name(job)}.input (gamma, flow)")
+    chosen = luminous_input(str(lighting))
+    log.info("%s.input auto: %s (the dataset's lighting is %s)", section_name(job), chosen,
+             lighting)
+    return dataclasses.replace(cfg, input=chosen)
+
+
 def resolve_threads(settings: TrainSettings, total_cpus: int) -> int:
     """CPUs (and torch threads) per worker: the setting, or the CPUs divided evenly."""
     if settings.cpus_per_worker:
@@ -295,6 +330,7 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
     if job == "student":
         cfg = apply_tuned_config(cfg, root)  # type: ignore[arg-type]
     paths = request.data.resolved(root)
+    cfg = resolve_luminous_input(job, cfg, paths.ingest, root)
     data = index_job_data(job, cfg, paths.ingest, paths.represent, section, root=root)
     val_fraction = request.settings.val_fraction if request.val_fraction is None \
         else request.val_fraction
@@ -662,7 +698,8 @@ def _open_run(prepared: Prepared, state: Mapping[str, Any] | None):  # noqa: ANN
                          model=labels["model"], dataset=labels["dataset"], split=labels["split"],
                          stage=section_name(job) if trial is None else "tune")
     tags.update({"har.fingerprint": prepared.fingerprint.digest, "har.ray_run": prepared.run_name,
-                 "har.input": prepared.config.input, "har.eval_split": prepared.plan.eval_prefix})
+                 "har.input": prepared.config.input, "har.eval_split": prepared.plan.eval_prefix,
+                 "har.lighting": str(prepared.data.dataset_info.get("lighting") or "unknown")})
     if trial is not None:
         tags["har.trial_id"] = trial.trial_id
     if os.environ.get("DVC_EXP_NAME"):  # set by `dvc exp run` (har ablate's cells)

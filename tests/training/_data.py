@@ -69,6 +69,7 @@ def write_tiny_dataset(
     write_classes(ingest / "classes.txt", names)
     (ingest / "dataset.json").write_text(json.dumps({
         "root": str(root / "videos"), "format": "ucf101", "split": 1, "list_files": [],
+        "lighting": "dark", "lighting_source": "declared",
         "classes": classes, "train": classes * train_per_class,
         "test": classes * test_per_class}))
     params = {"height": size, "width": size, "frame_stride": 1, "max_frames": 0}

@@ -22,7 +22,7 @@ from components.training.data import (
 )
 from training._data import TinyDataset, write_tiny_dataset
 
-TEACHER = TeacherConfig(height=16, width=16, clip_len=4, eval_clips=2)
+TEACHER = TeacherConfig(height=16, width=16, clip_len=4, eval_clips=2, input="gamma")
 
 
 def _index(data: TinyDataset, job: str, cfg):  # noqa: ANN202
@@ -51,7 +51,7 @@ def test_flow_clips_have_two_channels_in_minus_one_to_one(tiny_data: TinyDataset
 
 
 def test_student_pairs_frames_and_luminous_at_the_same_positions(tiny_data: TinyDataset) -> None:
-    cfg = StudentConfig(height=16, width=16, clip_len=4, eval_clips=1)
+    cfg = StudentConfig(height=16, width=16, clip_len=4, eval_clips=1, input="gamma")
     index = _index(tiny_data, "student", cfg)
     assert index.kinds == {"main": "frames", "lum": "gamma"}
     _, test = build_datasets("student", cfg, index.roots, index.kinds, index.train, index.test, 0)
