@@ -10,6 +10,9 @@ clip of a sample (LIFT-Net's raw and luminous clips get the same geometry):
 * random affine: rotation, translation, scale (flow: translation only, since
   rotating or scaling a flow field would need its vectors rotated or scaled too);
 * frame shuffle: a random permutation of the frames;
+* optical (radial lens) distortion, elastic distortion and rain (LIFT-Net paper),
+  by kornia, seeded from the clip's draw so that the raw and luminous clips warp
+  alike (rain: the RGB clip only; none of the three on optical flow);
 
 and, per batch, CutMix (:func:`cutmix`): a box of each sample is replaced by the
 same box of another sample of the batch and the labels are mixed by area.
@@ -38,12 +41,20 @@ class ClipAugParams:
         jitter: (brightness, contrast, saturation) factors around 1.
         affine: (angle in degrees, tx, ty as fractions of width/height, scale).
         permutation: new frame order.
+        optical: radial distortion coefficient k1.
+        elastic_seed: seed of the elastic displacement field.
+        rain_seed: seed of the rain streaks.
+        strengths: (elastic alpha, elastic sigma, rain density) of the config.
     """
 
     flip: bool = False
     jitter: tuple[float, float, float] | None = None
     affine: tuple[float, float, float, float] | None = None
     permutation: tuple[int, ...] | None = None
+    optical: float | None = None
+    elastic_seed: int | None = None
+    rain_seed: int | None = None
+    strengths: tuple[float, float, tuple[float, float]] = (1.0, 0.1, (0.01, 0.03))
 
 
 def _uniform(gen: torch.Generator, low: float, high: float) -> float:
@@ -79,7 +90,65 @@ def sample_clip_params(cfg: AugmentConfig, num_frames: int, gen: torch.Generator
     permutation = None
     if num_frames > 1 and _chance(gen, cfg.frame_shuffle):
         permutation = tuple(int(i) for i in torch.randperm(num_frames, generator=gen))
-    return ClipAugParams(flip=flip, jitter=jitter, affine=affine, permutation=permutation)
+    # Each is drawn only when enabled: configs without them keep their random stream.
+    optical = _uniform(gen, -cfg.optical_distortion_limit, cfg.optical_distortion_limit) \
+        if _chance(gen, cfg.optical_distortion) else None
+    elastic_seed = _seed(gen) if _chance(gen, cfg.elastic) else None
+    rain_seed = _seed(gen) if _chance(gen, cfg.rain) else None
+    return ClipAugParams(flip=flip, jitter=jitter, affine=affine, permutation=permutation,
+                         optical=optical, elastic_seed=elastic_seed, rain_seed=rain_seed,
+                         strengths=(cfg.elastic_alpha, cfg.elastic_sigma, cfg.rain_density))
+
+
+def _seed(gen: torch.Generator) -> int:
+    return int(torch.randint(0, 2**31 - 1, (), generator=gen))
+
+
+def optical_distortion(clip_tchw: torch.Tensor, k1: float) -> torch.Tensor:
+    """Radial lens distortion of every frame: a pinhole camera (focal length the
+    frame's larger side, centred) with distortion coefficient ``k1`` (< 0: barrel,
+    > 0: pincushion, whose corners come from outside the frame and are black)."""
+    from kornia.geometry.calibration import undistort_image
+
+    t, _, h, w = clip_tchw.shape
+    focal = float(max(h, w))
+    camera = torch.tensor([[focal, 0.0, w / 2], [0.0, focal, h / 2], [0.0, 0.0, 1.0]],
+                          dtype=clip_tchw.dtype).expand(t, 3, 3)
+    dist = torch.tensor([k1, 0.0, 0.0, 0.0], dtype=clip_tchw.dtype).expand(t, 4)
+    return undistort_image(clip_tchw, camera, dist).clamp(0.0, 1.0)
+
+
+def elastic_distortion(clip_tchw: torch.Tensor, seed: int, alpha: float,
+                       sigma: float) -> torch.Tensor:
+    """One smooth random displacement field (``seed``) for every frame: kornia's
+    elastic transform, smoothed over ``sigma`` of the frame size, ``alpha`` strong."""
+    import kornia.augmentation as K
+
+    _, _, h, w = clip_tchw.shape
+    sigma_px = max(1.0, sigma * min(h, w))
+    kernel = 2 * int(2 * sigma_px) + 1
+    op = K.RandomElasticTransform(kernel_size=(kernel, kernel), sigma=(sigma_px, sigma_px),
+                                  alpha=(alpha, alpha), same_on_batch=True, p=1.0,
+                                  padding_mode="border")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return op(clip_tchw).clamp(0.0, 1.0)
+
+
+def rain(clip_tchw: torch.Tensor, seed: int, density: tuple[float, float]) -> torch.Tensor:
+    """The same rain streaks (``seed``) on every RGB frame: kornia's ``RandomRain``
+    with ``density`` (min, max) drops per pixel, streaks up to 1/8 of the height."""
+    import kornia.augmentation as K
+
+    _, _, h, w = clip_tchw.shape
+    drops = (max(1, int(density[0] * h * w)), max(1, int(density[1] * h * w)))
+    length = max(2, h // 8)
+    op = K.RandomRain(number_of_drops=drops, drop_height=(max(1, length // 2), length),
+                      drop_width=(-max(1, w // 32), max(1, w // 32)), same_on_batch=True,
+                      p=1.0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return op(clip_tchw).clamp(0.0, 1.0)
 
 
 def hflip(clip_tchw: torch.Tensor, is_flow: bool = False) -> torch.Tensor:
@@ -154,6 +223,14 @@ def apply_clip_params(
     if params.affine is not None:
         angle, tx, ty, scale = params.affine
         out = affine(out, 0.0, tx, ty, 1.0) if is_flow else affine(out, angle, tx, ty, scale)
+    if not is_flow:
+        alpha, sigma, density = params.strengths
+        if params.optical is not None:
+            out = optical_distortion(out, params.optical)
+        if params.elastic_seed is not None:
+            out = elastic_distortion(out, params.elastic_seed, alpha, sigma)
+        if params.rain_seed is not None and colour and out.shape[1] == 3:
+            out = rain(out, params.rain_seed, density)
     return out
 
 

@@ -55,6 +55,16 @@ class AugmentConfig:
         frame_shuffle: probability of shuffling the frame order of a clip (LIFT-Net
             paper). NOTE: classes defined by motion direction (the synthetic
             Rise/Fall) become ambiguous when frames are shuffled: keep it small.
+        optical_distortion: probability of a radial lens distortion (LIFT-Net
+            paper), coefficient k1 uniform in +-``optical_distortion_limit``.
+        elastic: probability of an elastic distortion (LIFT-Net paper): a smooth
+            random displacement field, ``elastic_alpha`` strong, smoothed over
+            ``elastic_sigma`` of the frame size.
+        rain: probability of synthetic rain streaks (LIFT-Net paper) on the RGB
+            clip, ``rain_density`` (min, max) drops per pixel.
+        The three are kornia's (``undistort_image``, ``RandomElasticTransform``,
+        ``RandomRain``) with one draw per clip; like rotation, they are skipped for
+        optical flow, whose vectors a warp would have to follow.
         cutmix: probability that a batch is mixed with CutMix.
         cutmix_alpha: Beta(alpha, alpha) of the mixed area.
         flip_pairs: pairs of class names a horizontal flip turns into each other
@@ -69,13 +79,29 @@ class AugmentConfig:
     affine_translate: float = 0.1
     affine_scale: tuple[float, float] = (0.9, 1.1)
     frame_shuffle: float = 0.0
+    optical_distortion: float = 0.0
+    optical_distortion_limit: float = 0.2
+    elastic: float = 0.0
+    elastic_alpha: float = 1.0
+    elastic_sigma: float = 0.1
+    rain: float = 0.0
+    rain_density: tuple[float, float] = (0.01, 0.03)
     cutmix: float = 0.0
     cutmix_alpha: float = 1.0
     flip_pairs: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("flip", "affine", "frame_shuffle", "cutmix"):
+        for name in ("flip", "affine", "frame_shuffle", "cutmix", "optical_distortion",
+                     "elastic", "rain"):
             _check_probability(name, getattr(self, name))
+        if not 0 <= self.optical_distortion_limit < 1 or self.elastic_alpha < 0 or \
+                not 0 < self.elastic_sigma <= 1:
+            raise ValueError("need 0 <= optical_distortion_limit < 1, elastic_alpha >= 0 and "
+                             "0 < elastic_sigma <= 1")
+        low_rain, high_rain = self.rain_density
+        if not 0 < low_rain <= high_rain < 1:
+            raise ValueError(f"rain_density must be (min, max) drops per pixel with "
+                             f"0 < min <= max < 1, got {self.rain_density}")
         if not 0.0 <= self.colour_jitter < 1.0:
             raise ValueError(f"colour_jitter must be in [0, 1), got {self.colour_jitter}")
         low, high = self.affine_scale

@@ -108,3 +108,59 @@ def test_config_rejects_bad_probabilities() -> None:
         AugmentConfig(flip=1.5)
     with pytest.raises(ValueError, match="affine_scale"):
         AugmentConfig(affine_scale=(1.2, 0.9))
+
+
+DISTORTIONS = AugmentConfig(flip=0.0, optical_distortion=1.0, elastic=1.0, rain=1.0)
+
+
+def _static_clip(frames: int = 4, size: int = 24) -> torch.Tensor:
+    frame = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(2))
+    return frame.expand(frames, 3, size, size).contiguous()
+
+
+def test_the_papers_distortions_draw_once_per_clip() -> None:
+    params = sample_clip_params(DISTORTIONS, 4, torch.Generator().manual_seed(0))
+    assert params.optical is not None and abs(params.optical) <= 0.2
+    assert params.elastic_seed is not None and params.rain_seed is not None
+    clip = _static_clip()
+    out = apply_clip_params(clip, params)
+    assert not torch.allclose(out, clip)
+    for t in range(1, 4):  # a still clip stays still: every frame warped and rained alike
+        torch.testing.assert_close(out[t], out[0])
+    again = apply_clip_params(clip, sample_clip_params(DISTORTIONS, 4,
+                                                       torch.Generator().manual_seed(0)))
+    torch.testing.assert_close(out, again)  # reproducible from the clip's draw
+
+
+def test_raw_and_luminous_clips_warp_alike_and_only_the_raw_clip_rains() -> None:
+    params = sample_clip_params(DISTORTIONS, 4, torch.Generator().manual_seed(3))
+    raw = _static_clip()
+    lum = raw * 0.5  # another picture of the same scene, pixel for pixel
+    warped_raw = apply_clip_params(raw, ClipAugParams(
+        optical=params.optical, elastic_seed=params.elastic_seed, strengths=params.strengths))
+    warped_lum = apply_clip_params(lum, params, colour=False)  # luminous: no rain
+    torch.testing.assert_close(warped_lum, warped_raw * 0.5, rtol=1e-4, atol=1e-5)
+    rained = apply_clip_params(raw, params)
+    assert not torch.allclose(rained, warped_raw)
+
+
+def test_flow_is_never_distorted() -> None:
+    params = sample_clip_params(DISTORTIONS, 4, torch.Generator().manual_seed(4))
+    flow = _clip(channels=2, size=24)
+    torch.testing.assert_close(apply_clip_params(flow, params, is_flow=True), flow)
+
+
+def test_the_distortions_are_drawn_after_the_other_choices() -> None:
+    # Turning them on changes no other draw, and a config without them draws nothing
+    # more than it did before they existed: demo runs stay bit-identical.
+    base = AugmentConfig(flip=0.5, colour_jitter=0.2, affine=0.5, frame_shuffle=0.5)
+    with_them = AugmentConfig(flip=0.5, colour_jitter=0.2, affine=0.5, frame_shuffle=0.5,
+                              optical_distortion=1.0, elastic=1.0, rain=1.0)
+    for seed in range(5):
+        a = sample_clip_params(base, 4, torch.Generator().manual_seed(seed))
+        b = sample_clip_params(with_them, 4, torch.Generator().manual_seed(seed))
+        assert (a.flip, a.jitter, a.affine, a.permutation) == \
+            (b.flip, b.jitter, b.affine, b.permutation)
+        assert a.optical is a.elastic_seed is a.rain_seed is None
+    with pytest.raises(ValueError, match="rain_density"):
+        AugmentConfig(rain=0.5, rain_density=(0.5, 0.1))
