@@ -40,19 +40,40 @@ class Column:
 
 @dataclass(frozen=True)
 class CellSpec:
-    """One configuration: a name, what it is, and its params.yaml overrides."""
+    """One configuration: a name, what it is, and its params.yaml overrides.
+
+    Attributes:
+        overrides: everything the experiment sets: its table's ``base`` under the
+            cell's own ``set``.
+        own: the cell's own ``set`` (what the table shows as its configuration).
+    """
 
     name: str
     label: str
     overrides: Mapping[str, Any]
+    own: Mapping[str, Any] | None = None
+
+    @property
+    def shown(self) -> Mapping[str, Any]:
+        return self.overrides if self.own is None else self.own
 
 
 @dataclass(frozen=True)
 class TableSpec:
+    """One table.
+
+    Attributes:
+        base: overrides under every cell (the model the ablations are taken from:
+            LIFT-Net-8 for the paper's Table VI).
+        reference: the cell every other is compared with (a delta column).
+    """
+
     name: str
     title: str
     columns: tuple[Column, ...]
     cells: tuple[CellSpec, ...]
+    base: Mapping[str, Any] | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,17 +109,21 @@ def _column(text: Any, titles: Mapping[str, str], path: Path, where: str) -> Col
     return Column(row, metric, f"{titles.get(row, row)} {METRIC_TITLES[metric]}")
 
 
+def _check_keys(overrides: Any, path: Path, where: str) -> dict[str, Any]:
+    _require(isinstance(overrides, Mapping), path, f"{where}: a mapping of params keys")
+    for key in overrides:
+        _require(isinstance(key, str) and bool(_KEY.match(key)), path,
+                 f"{where}: {key!r} is not a dotted params.yaml key")
+    return dict(overrides)
+
+
 def _cell(raw: Any, path: Path, where: str) -> CellSpec:
     _require(isinstance(raw, Mapping) and "name" in raw, path,
              f"{where}: a cell is a mapping with name, label and set")
     name = str(raw["name"])
     _require(bool(_NAME.match(name)), path,
              f"{where}: cell name {name!r}: lower-case letters, digits, '_', '.', '-'")
-    overrides = raw.get("set") or {}
-    _require(isinstance(overrides, Mapping), path, f"{where}.{name}: set is a mapping")
-    for key in overrides:
-        _require(isinstance(key, str) and bool(_KEY.match(key)), path,
-                 f"{where}.{name}: {key!r} is not a dotted params.yaml key")
+    overrides = _check_keys(raw.get("set") or {}, path, f"{where}.{name}.set")
     unknown = sorted(set(raw) - {"name", "label", "set"})
     _require(not unknown, path, f"{where}.{name}: unknown field(s) {unknown}")
     return CellSpec(name, str(raw.get("label") or name), dict(overrides))
@@ -132,7 +157,11 @@ def parse_config(data: Mapping[str, Any], path: Path = Path("conf/ablations.yaml
         raw_cells = raw.get("cells") or []
         _require(isinstance(raw_cells, Sequence) and bool(raw_cells), path,
                  f"{where}.cells: a non-empty list")
+        base = _check_keys(raw.get("base") or {}, path, f"{where}.base")
         cells = tuple(_cell(c, path, f"{where}.cells") for c in raw_cells)
+        if base:  # every cell of the table starts from the base model
+            cells = tuple(CellSpec(c.name, c.label, {**base, **c.overrides}, own=c.overrides)
+                          for c in cells)
         names = [c.name for c in cells]
         twice = sorted({n for n in names if names.count(n) > 1})
         _require(not twice, path, f"{where}: cell name(s) used twice: {twice}")
@@ -140,7 +169,15 @@ def parse_config(data: Mapping[str, Any], path: Path = Path("conf/ablations.yaml
             other = seen.setdefault(cell.name, cell)
             _require(dict(other.overrides) == dict(cell.overrides), path,
                      f"{where}: cell {cell.name!r} is in another table with other overrides")
-        tables[str(name)] = TableSpec(str(name), str(raw.get("title") or name), columns, cells)
+        reference = raw.get("reference")
+        if reference is None:  # the base itself: the first cell that changes nothing more
+            reference = next((c.name for c in cells if not c.shown), None)
+        _require(reference is None or reference in names, path,
+                 f"{where}.reference: {reference!r} is not a cell of the table")
+        unknown = sorted(set(raw) - {"title", "columns", "cells", "base", "reference"})
+        _require(not unknown, path, f"{where}: unknown field(s) {unknown}")
+        tables[str(name)] = TableSpec(str(name), str(raw.get("title") or name), columns, cells,
+                                      base=base or None, reference=reference)
     targets = data.get("targets", ["evaluate"])
     targets = [targets] if isinstance(targets, str) else list(targets or [])
     _require(all(isinstance(t, str) and t for t in targets), path,
@@ -188,7 +225,8 @@ def select(config: AblationConfig, table: str = "all", cells: Iterable[str] | No
     chosen = [c for name, c in available.items() if wanted is None or name in wanted]
     if wanted is not None:
         tables = [TableSpec(t.name, t.title, t.columns,
-                            tuple(c for c in t.cells if c.name in wanted))
+                            tuple(c for c in t.cells if c.name in wanted), t.base,
+                            t.reference if t.reference in wanted else None)
                   for t in tables]
         tables = [t for t in tables if t.cells]
     return tables, chosen

@@ -77,8 +77,20 @@ def _escape(text: str) -> str:
 
 
 def overrides_text(cell: CellSpec) -> str:
-    """``key=value key=value`` (``-S`` form), or "" for the baseline."""
-    return " ".join(f"{k}={override_value(v)}" for k, v in cell.overrides.items())
+    """``key=value key=value`` (``-S`` form) of the cell's own changes, or "" for the
+    baseline (a table's ``base`` is said once, in its heading)."""
+    return _sets_text(cell.shown)
+
+
+def _sets_text(overrides: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={override_value(v)}" for k, v in overrides.items())
+
+
+def _delta(value: float | None, reference: float | None) -> str:
+    if value is None or reference is None or not (math.isfinite(value)
+                                                  and math.isfinite(reference)):
+        return "n/a"
+    return f"{100 * (value - reference):+.1f}"
 
 
 def _link(text: str, url: str) -> str:
@@ -98,27 +110,44 @@ def table_markdown(spec: TableSpec, results: Mapping[str, CellResult], *, datase
     on = f" on {dataset}" if dataset else ""
     lines = [f"## {spec.title}{on}", "",
              "Video-level test accuracy (%). Each number links to the MLflow run of the "
-             "model behind it; *evaluate* to the experiment's evaluation run.", ""]
-    header = ["cell", "configuration", *(c.title for c in spec.columns), "runs", "minutes"]
+             "model behind it; *evaluate* to the experiment's evaluation run."]
+    if spec.base:
+        lines.append(f"Every cell starts from `{_escape(_sets_text(spec.base))}`; its "
+                     "configuration column says what it changes.")
+    reference = results.get(spec.reference or "")
+    first = spec.columns[0]
+    ref_value = reference.value(first.row, first.metric) if reference and reference.ok \
+        else None
+    delta_title = f"Δ {first.title} vs {spec.reference}" if spec.reference else ""
+    if delta_title:
+        lines.append(f"Δ: percentage points of {first.title} against the `{spec.reference}` "
+                     "cell.")
+    lines.append("")
+    header = ["cell", "configuration", *(c.title for c in spec.columns),
+              *([delta_title] if delta_title else []), "runs", "minutes"]
     lines.append("| " + " | ".join(header) + " |")
-    lines.append("|---|---|" + "---:|" * len(spec.columns) + "---|---:|")
+    lines.append("|---|---|" + "---:|" * (len(spec.columns) + bool(delta_title)) + "---|---:|")
     for cell in spec.cells:
         result = results.get(cell.name)
         sets = overrides_text(cell)
         config = _escape(cell.label) + (f" (`{_escape(sets)}`)" if sets else "")
         name = f"`{result.experiment}`" if result else cell.name
+        width = len(spec.columns) + bool(delta_title)
         if result is None:
-            numbers = ["not run"] + [""] * (len(spec.columns) - 1)
+            numbers = ["not run"] + [""] * (width - 1)
             runs, minutes = "", ""
         elif not result.ok:
             reason = _escape(result.error or "failed")
             if len(reason) > _SHORT:
                 reason = reason[:_SHORT - 1] + "…"
-            numbers = [f"**failed**: {reason}"] + ["—"] * (len(spec.columns) - 1)
+            numbers = [f"**failed**: {reason}"] + ["—"] * (width - 1)
             runs, minutes = "", f"{result.seconds / 60:.1f}"
         else:
             numbers = [_link(_fmt(c.metric, result.value(c.row, c.metric)),
                              result.run_links.get(c.row, "")) for c in spec.columns]
+            if delta_title:
+                numbers.append("—" if cell.name == spec.reference else
+                               _delta(result.value(first.row, first.metric), ref_value))
             runs = _link("evaluate", result.evaluate_link) if result.evaluate_link else ""
             minutes = f"{result.seconds / 60:.1f}"
         lines.append("| " + " | ".join([name, config, *numbers, runs, minutes]) + " |")

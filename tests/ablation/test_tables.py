@@ -79,12 +79,19 @@ def config():
 def test_shipped_config_has_both_tables_and_the_issue_cells():
     config = load_config(REPO_ROOT / "conf/ablations.yaml")
     assert config.targets == ("evaluate",) and config.experiment_name("no-kd") == "ablate-no-kd"
-    lift = {c.name: dict(c.overrides) for c in config.tables["lift_net"].cells}
+    lift_table = config.tables["lift_net"]
+    # Table VI: every ablation is taken from LIFT-Net-8 and compared with it.
+    assert lift_table.base == {"train_student.model_kwargs.depth": 8}
+    assert lift_table.reference == "lift-net-8"
+    full = {"train_student.model_kwargs.depth": 8}
+    lift = {c.name: dict(c.overrides) for c in lift_table.cells}
+    assert all(v.get("train_student.model_kwargs.depth") in (4, 6, 8) for v in lift.values())
+    own = {c.name: dict(c.shown) for c in lift_table.cells}
     mei = {c.name: dict(c.overrides) for c in config.tables["mei"].cells}
-    assert lift["baseline"] == {} and mei["baseline"] == {}
-    assert {"train_teacher.model": "r3d_18"} in lift.values()
-    assert {"train_teacher.input": "flow", "train_student.input": "flow"} in lift.values()
-    assert {"train_student.kd": False} in lift.values()
+    assert lift["lift-net-8"] == full and own["lift-net-8"] == {} and mei["baseline"] == {}
+    assert {**full, "train_teacher.model": "r3d_18"} in lift.values()
+    assert {**full, "train_teacher.input": "flow", "train_student.input": "flow"} in lift.values()
+    assert {**full, "train_student.kd": False} in lift.values()
     blocks = {v.get("train_student.model_kwargs.trainable_vit_blocks") for v in lift.values()}
     assert {0, "all"} <= blocks
     depths = {v.get("train_student.model_kwargs.depth") for v in lift.values()}
@@ -266,3 +273,30 @@ def test_csv_reads_back_for_the_next_run(config):
     assert set(back) == {"baseline", "no-kd"}  # depth-6 never ran: not read back
     assert not back["no-kd"].ok and back["no-kd"].error == error
     assert table_markdown(spec, back) == table_markdown(spec, results)
+
+
+def test_a_table_base_goes_under_every_cell_and_deltas_are_against_the_reference():
+    spec = parse_config({"tables": {"t": {
+        "title": "from the full model", "columns": ["lift_net_kd.top1"],
+        "base": {"train_student.model_kwargs.depth": 8},
+        "cells": [{"name": "full", "label": "N = 8", "set": {}},
+                  {"name": "no-kd", "label": "no KD", "set": {"train_student.kd": False}},
+                  {"name": "small", "label": "N = 4",
+                   "set": {"train_student.model_kwargs.depth": 4}}]}}}).tables["t"]
+    cells = {c.name: c for c in spec.cells}
+    assert spec.reference == "full"
+    assert dict(cells["no-kd"].overrides) == {"train_student.model_kwargs.depth": 8,
+                                               "train_student.kd": False}
+    assert dict(cells["small"].overrides) == {"train_student.model_kwargs.depth": 4}
+    text = table_markdown(spec, {"full": ok("full", 0.9), "no-kd": ok("no-kd", 0.8),
+                                 "small": ok("small", 0.95)})
+    assert "Every cell starts from `train_student.model_kwargs.depth=8`" in text
+    assert f"Δ {spec.columns[0].title} vs full" in text
+    row = {line.split("|")[1].strip(): line for line in text.splitlines()
+           if line.startswith("| `ablate-")}
+    assert "| -10.0 |" in row["`ablate-no-kd`"] and "| +5.0 |" in row["`ablate-small`"]
+    assert "| — |" in row["`ablate-full`"]
+    assert "depth=8" not in row["`ablate-no-kd`"]  # the base is said once, in the heading
+    with pytest.raises(ConfigError, match="reference"):
+        parse_config({"tables": {"t": {"columns": ["normal.top1"], "reference": "x",
+                                       "cells": [{"name": "a", "set": {}}]}}})
