@@ -246,21 +246,32 @@ class Ensemble(nn.Module):
     """Average of the class probabilities of K member models.
 
     ``forward`` returns the *log* of the averaged probabilities, so it drops in
-    where logits are expected: ``softmax(out)`` is the averaged distribution,
-    ``argmax`` the ensemble's prediction, and ``cross_entropy(out, y)`` the
-    negative log-likelihood of the ensemble (it trains all members jointly).
+    where logits are expected: ``softmax(out)`` is the averaged distribution and
+    ``argmax`` the ensemble's prediction.
+
+    Training (``training``): ``separate`` (the MEI paper: base networks trained on
+    their own and averaged, 1/K each): in training mode the members' logits are
+    kept in ``last_member_logits`` and the training task sums one cross-entropy per
+    member, so no member's gradient depends on another's. ``joint``:
+    ``cross_entropy(out, y)``, the negative log-likelihood of the averaged
+    distribution, trains the members as one mixture.
 
     Shapes: images (B, 3, H, W) -> log-probabilities (B, K).
     """
 
     def __init__(
-        self, members: Sequence[nn.Module], weights: Sequence[float] | None = None
+        self, members: Sequence[nn.Module], weights: Sequence[float] | None = None,
+        training: str = "separate",
     ) -> None:
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member")
+        if training not in ("separate", "joint"):
+            raise ValueError(f"ensemble training is separate or joint, got {training!r}")
         self.members = nn.ModuleList(members)
         self.weights = normalise_weights(weights, len(members))
+        self.member_training = training
+        self.last_member_logits: list[torch.Tensor] | None = None
 
     def predict_proba(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) -> averaged probabilities (B, K)."""
@@ -268,7 +279,10 @@ class Ensemble(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) -> log of the averaged probabilities (B, K)."""
-        log_probs = torch.stack([m(images).log_softmax(dim=-1) for m in self.members])
+        logits = [m(images) for m in self.members]
+        self.last_member_logits = logits if self.training and \
+            self.member_training == "separate" else None
+        log_probs = torch.stack([x.log_softmax(dim=-1) for x in logits])
         log_w = torch.tensor(self.weights, dtype=log_probs.dtype, device=log_probs.device).log()
         return torch.logsumexp(log_probs + log_w.view(-1, 1, 1), dim=0)
 
@@ -331,8 +345,10 @@ def ensemble(
     weights: Sequence[float] | None = None,
     drop_rate: float = 0.0,
     pretrained_paths: Mapping[str, str | Path | None] | None = None,
+    training: str = "separate",
 ) -> Ensemble:
-    """Ensemble of 2D backbones averaging probabilities: (B, 3, H, W) -> log-probabilities."""
+    """Ensemble of 2D backbones averaging probabilities: (B, 3, H, W) -> log-probabilities.
+    ``training``: ``separate`` (the MEI paper: each member on its own loss) or ``joint``."""
     paths = dict(pretrained_paths or {})
     members = [
         create_model(
@@ -340,7 +356,7 @@ def ensemble(
         )
         for name in backbones
     ]
-    return Ensemble(members, weights)
+    return Ensemble(members, weights, training=training)
 
 
 def two_stream(

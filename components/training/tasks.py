@@ -46,10 +46,15 @@ class ClassifierTask:
             return inputs
         return tuple(x.contiguous(memory_format=self.memory_format) for x in inputs)
 
+    _member_logits: list[torch.Tensor] | None = None
+
     def forward(
         self, model: nn.Module, inputs: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The model's logits (and features); an ensemble trained member by member
+        (``Ensemble(training="separate")``) also leaves its members' logits."""
         out = model(*inputs)
+        self._member_logits = getattr(unwrap_model(model), "last_member_logits", None)
         if isinstance(out, tuple):
             return out[0], out[1]
         return out, None
@@ -59,6 +64,10 @@ class ClassifierTask:
         inputs: tuple[torch.Tensor, ...], targets: torch.Tensor | MixedTargets,
         label_smoothing: float = 0.0,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if self._member_logits:  # one cross-entropy per member, summed: separate training
+            ce = torch.stack([classification_loss(m.float(), targets, label_smoothing)
+                              for m in self._member_logits]).sum()
+            return ce, {"ce": ce.detach()}
         ce = classification_loss(logits.float(), targets, label_smoothing)
         return ce, {"ce": ce.detach()}
 

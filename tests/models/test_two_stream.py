@@ -56,6 +56,35 @@ def test_ensemble_averages_probabilities() -> None:
     torch.testing.assert_close(ensemble(x).exp(), expected)  # forward: log-probabilities
 
 
+def test_separately_trained_members_each_learn_from_their_own_loss_only() -> None:
+    from components.training.losses import classification_loss
+    from components.training.tasks import ClassifierTask
+
+    x, y = torch.randn(4, 3, 4, 4), torch.tensor([0, 1, 2, 0])
+
+    def member_grads(training: str) -> list[torch.Tensor]:
+        members = [_linear_member(s) for s in range(2)]
+        ensemble = Ensemble(members, training=training).train()
+        task = ClassifierTask()
+        logits, features = task.forward(ensemble, (x,))
+        loss, _ = task.loss(logits, features, (x,), y)
+        loss.backward()
+        return [p.grad.clone() for m in members for p in m.parameters()]
+
+    # The MEI paper's ensemble: member k's gradient is that of its own cross-entropy.
+    alone = _linear_member(0)
+    classification_loss(alone(x), y).backward()
+    separate = member_grads("separate")
+    torch.testing.assert_close(separate[0], next(alone.parameters()).grad)
+    joint = member_grads("joint")  # the mixture's likelihood couples the members
+    assert not torch.allclose(separate[0], joint[0])
+    ensemble = Ensemble([_linear_member(0), _linear_member(1)]).eval()
+    ensemble(x)
+    assert ensemble.last_member_logits is None  # evaluation scores the average only
+    with pytest.raises(ValueError, match="separate or joint"):
+        Ensemble([_linear_member(0)], training="mixed")
+
+
 def test_two_stream_fuses_normal_and_motion_probabilities() -> None:
     normal, motion = _linear_member(1), _linear_member(2)
     frame, mei = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
