@@ -126,7 +126,13 @@ class TrainSettings:
         seed: seed of everything random (per-rank and per-epoch seeds derive from it).
         storage_path: where Ray keeps each run's checkpoints: a folder (relative to
             the repository root) or, on a cluster, a shared path or URI (``s3://...``).
-        keep_checkpoints: checkpoints kept per run (the latest ones).
+        keep_checkpoints: checkpoints kept per run while it trains (the latest ones).
+        prune_checkpoints: once a run has finished and its outputs are written,
+            delete its epoch checkpoints (resuming a finished run trains afresh
+            anyway); the run folder keeps its ``state.json``.
+        log_checkpoint: also log the final resume checkpoint (model, optimiser,
+            scheduler state: several times the model) to the MLflow run; the
+            registered model holds the weights either way.
         loader_workers: DataLoader processes per Ray worker (0: load in the worker;
             shards are memory-mapped, so loading is cheap).
         amp: mixed precision on CUDA (ignored on CPU).
@@ -156,6 +162,8 @@ class TrainSettings:
     seed: int = 0
     storage_path: str = "outputs/ray"
     keep_checkpoints: int = 2
+    prune_checkpoints: bool = True
+    log_checkpoint: bool = False
     loader_workers: int = 0
     amp: bool = True
     channels_last: bool = True
@@ -185,6 +193,7 @@ class TrainSettings:
 OPERATIONAL_SETTINGS: frozenset[str] = frozenset({
     "num_workers", "use_gpu", "cpus_per_worker", "max_failures", "storage_path",
     "keep_checkpoints", "loader_workers", "channels_last", "experiment", "log_model",
+    "prune_checkpoints", "log_checkpoint",
 })
 
 

@@ -311,6 +311,17 @@ def resolve_luminous_input(job: str, cfg: JobConfig, ingest_dir: Path, root: Pat
     return dataclasses.replace(cfg, input=chosen)
 
 
+def prune_checkpoints(run_dir: Path) -> tuple[int, int]:
+    """Delete the epoch checkpoints of a finished run; (how many, bytes freed)."""
+    removed, freed = 0, 0
+    for folder in sorted(run_dir.glob("epoch-*")):
+        if folder.is_dir():
+            freed += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            shutil.rmtree(folder)
+            removed += 1
+    return removed, freed
+
+
 def resolve_threads(settings: TrainSettings, total_cpus: int) -> int:
     """CPUs (and torch threads) per worker: the setting, or the CPUs divided evenly."""
     if settings.cpus_per_worker:
@@ -672,7 +683,7 @@ def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
     }
     log_figure(figures["confusion"], "figures/confusion_matrix.png", run_id=run_id)
     log_figure(figures["curves"], "figures/training_curves.png", run_id=run_id)
-    if prepared.request.trial is None:
+    if prepared.request.trial is None and prepared.plan.settings.log_checkpoint:
         log_artifact(checkpoint_dir, "checkpoint", run_id=run_id)
     if prepared.request.outputs is not None:
         _write_outputs(prepared, state, metrics, figures, run_id)
@@ -824,6 +835,11 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
             if run_dir is not None:
                 state = read_run_state(run_dir) or {}
                 write_run_state(run_dir, {**state, "completed": True})
+                if request.settings.prune_checkpoints:
+                    freed = prune_checkpoints(run_dir)
+                    log.info("%s: removed its %d epoch checkpoint(s) (%.0f MB); the model "
+                             "is in its outputs and the registry", prepared.run_name,
+                             freed[0], freed[1] / 1e6)
     log.info("%s finished in %.0f s: epoch %d selected (validation top-1 %.3f), test top-1 "
              "%.3f (video level)", prepared.run_name, time.time() - started,
              int(final["best_epoch"]), final["val_top1"], final["top1"])

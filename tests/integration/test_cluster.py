@@ -296,7 +296,7 @@ def test_training_runs_on_a_ray_cluster_and_logs_to_an_mlflow_server(
         assert steps == list(range(1, EPOCHS + 1)), (metric, steps)
     assert "test/top1" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"figures", "checkpoint"} <= artifacts, artifacts
+    assert "figures" in artifacts and "checkpoint" not in artifacts, artifacts
     # Artifacts went through the server into its folder; nothing went to the repo's store.
     assert any((mlflow_server.root / "artifacts").rglob("*.png"))
     assert not (repo / "mlflow.db").exists() and not (repo / "mlartifacts").exists()

@@ -73,15 +73,17 @@ def test_two_worker_ddp_fit_learns_and_everything_is_recorded(
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")]
     assert sorted(steps) == [1, 2, 3, 4]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"checkpoint", "figures", "config.yaml", "provenance.json"} <= artifacts
+    assert {"figures", "config.yaml", "provenance.json"} <= artifacts
+    assert "checkpoint" not in artifacts  # the resume state stays out of the store
     version = client.get_model_version("har-teacher", result.model_version)
     assert version.run_id == run.info.run_id
     assert str(client.get_registered_model("har-teacher").aliases["champion"]) == \
         str(version.version)
-    # The run folder keeps the latest checkpoints and the MLflow run id.
+    # The finished run folder keeps its MLflow run id; its checkpoints are pruned.
     state = json.loads((Path(result.run_dir) / "har_run.json").read_text())
     assert state["mlflow_run_id"] == run.info.run_id and state["completed"]
-    assert latest_checkpoint(Path(result.run_dir)).name == "epoch-0004"
+    assert latest_checkpoint(Path(result.run_dir)) is None
+    assert not list(Path(result.run_dir).glob("epoch-*"))
 
 
 @pytest.mark.integration

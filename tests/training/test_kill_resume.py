@@ -42,7 +42,8 @@ except HarError as exc:
 
 PARAMS = {
     "train": {"num_workers": 2, "cpus_per_worker": 1, "storage_path": "ray", "max_failures": 0,
-              "models_file": None, "experiment": "har-tests"},
+              "models_file": None, "experiment": "har-tests",
+              "prune_checkpoints": False},  # the history is read from the last checkpoint
     "train_teacher": {"height": 16, "width": 16, "clip_len": 4, "eval_clips": 1, "epochs": 3,
                       "batch_size": 4, "lr": 1e-3},
 }
