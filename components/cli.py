@@ -31,15 +31,27 @@ STAGES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("har-pipeline")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="har", description="har-pipeline: action recognition in any light."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"har {_version()}")
     sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     for name, module_name, help_text in STAGES:
         module = importlib.import_module(module_name)
-        stage_parser = sub.add_parser(name, help=help_text, description=module.__doc__)
+        # The module docstring is the stage's manual: keep its lines and lists.
+        stage_parser = sub.add_parser(name, help=help_text, description=module.__doc__,
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(stage_parser)
         stage_parser.set_defaults(_run=module.run)
     return parser

@@ -60,6 +60,9 @@ class VideoPredictor:
         else:
             self.weights = None
         self.classes: tuple[str, ...] = first.classes
+        #: Where the model came from (a folder, or ``models:/<name>/<version>`` with an
+        #: alias resolved to its version); set by the loader.
+        self.source: str = ""
 
     @classmethod
     def from_folders(cls, folders: Mapping[str, str | Path],
@@ -120,6 +123,7 @@ class VideoPredictor:
                              "directory": str(p.directory)} for name, p in self.parts.items()},
             "weights": list(self.weights) if self.weights else None,
             "classes": list(self.classes),
+            **({"source": self.source} if self.source else {}),
         }
 
     def __repr__(self) -> str:

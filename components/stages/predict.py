@@ -49,6 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="how many labels to show per video (default: 5)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON document instead of tables")
+    parser.add_argument("--format", choices=("table", "json"), default=None,
+                        help="table (default) or json (the same as --json)")
 
 
 def format_table(video: str, ranked: list[tuple[str, float]]) -> str:
@@ -70,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     from components.errors import InputError
     from components.tracking.video_model import load_video_model
 
+    if args.format == "json":
+        args.json = True
     errors: list[str] = []
     videos: list[Path] = []
     for video in args.videos:
@@ -81,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     if videos:
         predictor = load_video_model(args.model, repo_root=Path.cwd())
-        log.info("model %s: %d classes, parts %s", args.model, len(predictor.classes),
+        log.info("model %s (%s): %d classes, parts %s", args.model,
+                 predictor.source or args.model, len(predictor.classes),
                  ", ".join(predictor.parts))
         for video in videos:
             try:
@@ -97,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
                 print(("\n" if len(results) > 1 else "") + format_table(str(video), ranked),
                       flush=True)
     if args.json:
-        print(json.dumps({"model": args.model, "predictions": results,
-                          "errors": errors}, indent=2))
+        print(json.dumps({"model": args.model,
+                          "resolved": predictor.source if videos else None,
+                          "predictions": results, "errors": errors}, indent=2))
     for error in errors:
         print(f"har predict: error: {error}", file=sys.stderr)
     return 2 if errors else 0

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -386,11 +387,14 @@ def load_video_model(model: str, repo_root: Path | None = None) -> Any:
                 raise ModelLoadError(f"{folder}: no such model folder (a trained model "
                                      "folder such as models/student, or a models:/ URI)")
         if len(folders) == 1 and (folders[0] / "MLmodel").is_file():
-            return _predictor_from_logged_model(folders[0], model)
-        names = [f.name or str(f) for f in folders]
-        if len(set(names)) != len(names):
-            names = [f"part{i}" for i in range(len(folders))]
-        return VideoPredictor.from_folders(dict(zip(names, folders, strict=True)))
+            predictor = _predictor_from_logged_model(folders[0], model)
+        else:
+            names = [f.name or str(f) for f in folders]
+            if len(set(names)) != len(names):
+                names = [f"part{i}" for i in range(len(folders))]
+            predictor = VideoPredictor.from_folders(dict(zip(names, folders, strict=True)))
+        predictor.source = ",".join(str(f) for f in folders)
+        return predictor
     from components.tracking.store import resolve_tracking_uri, sqlite_db_path
 
     uri = resolve_tracking_uri(Path(repo_root or Path.cwd()))
@@ -399,16 +403,35 @@ def load_video_model(model: str, repo_root: Path | None = None) -> Any:
         raise ModelLoadError(f"{model}: no MLflow store at {db} (train and register a model "
                              "first, or set MLFLOW_TRACKING_URI)")
     mlflow.set_tracking_uri(uri)
+    resolved = _resolve_alias(model)
     with tempfile.TemporaryDirectory(prefix="har-model-") as tmp:
         try:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=model, dst_path=tmp)
+            local = mlflow.artifacts.download_artifacts(artifact_uri=resolved, dst_path=tmp)
         except MlflowException as exc:
             first = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
             raise ModelLoadError(f"{model}: cannot load the model: {first}") from exc
         except OSError as exc:
             raise ModelLoadError(f"{model}: cannot load the model: {exc}") from exc
         # The weights are in memory once loaded: the download can go.
-        return _predictor_from_logged_model(Path(local), model)
+        predictor = _predictor_from_logged_model(Path(local), model)
+    predictor.source = resolved
+    return predictor
+
+
+def _resolve_alias(model: str) -> str:
+    """``models:/<name>@<alias>`` as ``models:/<name>/<version>`` (the version the alias
+    points at now, so that a caller can say which one it used); other URIs unchanged."""
+    match = re.fullmatch(r"models:/([^/@]+)@([^/@]+)", model)
+    if not match:
+        return model
+    from mlflow.tracking import MlflowClient
+
+    try:
+        version = MlflowClient().get_model_version_by_alias(match.group(1), match.group(2))
+    except MlflowException as exc:
+        first = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
+        raise ModelLoadError(f"{model}: cannot load the model: {first}") from exc
+    return f"models:/{match.group(1)}/{version.version}"
 
 
 def _predictor_from_logged_model(folder: Path, shown: str) -> Any:

@@ -85,10 +85,12 @@ def test_predict_with_the_registered_champion(motion_model: Path, fresh_videos, 
         mlflow.set_tracking_uri(None)  # har predict finds the store on its own
         video = str(fresh_videos["MoveRight"])
         assert main(["predict", video, "--model", "models:/har-motion-stream@champion",
-                     "--top", "1", "--json"]) == 0
+                     "--top", "1", "--format", "json"]) == 0
         doc = json.loads(capsys.readouterr().out)
         (prediction,) = doc["predictions"]
         assert doc["model"] == "models:/har-motion-stream@champion" and doc["errors"] == []
+        # The alias resolved to the version it points at, said in the output.
+        assert doc["resolved"] == f"models:/har-motion-stream/{version.version}"
         assert prediction["video"] == video and prediction["label"] == "MoveRight"
         assert [t["rank"] for t in prediction["top"]] == [1]
         assert prediction["top"][0]["probability"] == prediction["probability"] > 0.5
@@ -137,6 +139,15 @@ def test_the_default_model_needs_a_store(write_test_video, capsys, tmp_path: Pat
     assert err.startswith("har predict: error: models:/har-lift-net@champion: no MLflow store "
                           f"at {tmp_path / 'mlflow.db'}")
     assert len(err.splitlines()) == 1 and not (tmp_path / "mlflow.db").exists()
+
+
+def test_har_says_its_version(capsys) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.strip() == f"har {version('har-pipeline')}"
 
 
 def test_top_must_be_positive(capsys) -> None:
