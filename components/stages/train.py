@@ -53,6 +53,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="writes <metrics>/<job>.json")
     parser.add_argument("--plots", type=Path, default=Path("plots"),
                         help="writes <plots>/<job>.csv and figures")
+    parser.add_argument("--no-register", action="store_true",
+                        help="log the run but register no model version")
 
 
 def read_section(params_path: Path, name: str, overrides: dict[str, Any],
@@ -147,7 +149,20 @@ def build_request(args: argparse.Namespace, root: Path) -> Any:
                             name=output_name),
         repo_root=root, fresh=bool(args.fresh),
         pretrained=pretrained_map(settings.models_file, root),
+        register=not args.no_register,
+        candidate_only=scratch_reason(args, root),
     )
+
+
+def scratch_reason(args: argparse.Namespace, root: Path) -> str:
+    """Why a run is a scratch run that must not compete for ``champion`` ("" if not):
+    the epochs, or the folder the model goes to, changed on the command line."""
+    models = args.models if args.models.is_absolute() else root / args.models
+    if args.epochs is not None:
+        return f"a scratch run (--epochs {args.epochs} on the command line)"
+    if models.resolve() != (root / "models").resolve():
+        return f"a scratch run (--models {args.models})"
+    return ""
 
 
 def run(args: argparse.Namespace) -> int:

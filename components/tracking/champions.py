@@ -16,8 +16,8 @@ from components.tracking.promotion import DATASET_KEY_TAG, METRIC_TAG_PREFIX, cu
 from components.tracking.store import resolve_tracking_uri, sqlite_db_path
 
 #: Registered by training (components.training.driver) and evaluation (har evaluate).
-PROJECT_MODELS = ("har-teacher", "har-lift-net", "har-normal-stream", "har-motion-stream",
-                  "har-two-stream")
+PROJECT_MODELS = ("har-teacher", "har-lift-net", "har-lift-net-nokd", "har-normal-stream",
+                  "har-motion-stream", "har-two-stream")
 
 
 def champion_rows(client: MlflowClient) -> list[dict[str, str]]:

@@ -13,8 +13,10 @@ scope):
   hand when a project switches datasets.)
 * A NaN candidate never wins.
 * A version trained inside a DVC experiment (``DVC_EXP_NAME`` set: ``har ablate``'s
-  cells) is never promoted automatically: an ablation changes the configuration on
-  purpose, and the served model should not follow it.
+  cells), or by a scratch run (``candidate_only``: epochs or output folder changed on
+  the command line), is never promoted automatically: it changes the configuration on
+  purpose, and the served model should not follow it. It gets the ``challenger``
+  alias instead (the newest such version), to compare or serve by hand.
 
 Every decision is recorded as tags on the candidate version
 (``har.champion_decision``, ``har.champion_reason``) and on the active run, if any
@@ -37,6 +39,7 @@ from mlflow.tracking import MlflowClient
 from components.tracking.params import sanitize_key
 
 CHAMPION_ALIAS = "champion"
+CHALLENGER_ALIAS = "challenger"
 DATASET_KEY_TAG = "har.dataset_key"
 METRIC_TAG_PREFIX = "har.metric."
 DECISION_TAG = "har.champion_decision"
@@ -141,6 +144,7 @@ def promote_if_better(
     metric_value: float,
     dataset_key: str,
     higher_is_better: bool = True,
+    candidate_only: str = "",
 ) -> PromotionDecision:
     """Record a version's evaluation and move ``champion`` to it if it is better.
 
@@ -153,6 +157,8 @@ def promote_if_better(
         metric_value: The candidate's value of it.
         dataset_key: ``<dataset>/<split>`` the value was measured on.
         higher_is_better: Direction of the metric.
+        candidate_only: why this version must not compete for ``champion`` (a scratch
+            run); it gets ``challenger``.
 
     Returns:
         The :class:`PromotionDecision`, also recorded as tags.
@@ -167,12 +173,14 @@ def promote_if_better(
     champion = current_champion(model_name, client)
     champion_value: float | None = None
     experiment = os.environ.get("DVC_EXP_NAME", "").strip()
-    if experiment:
-        # An ablation cell (`dvc exp run`, har ablate) varies the configuration on
-        # purpose: it is registered and compared, never served automatically.
+    if experiment or candidate_only:
+        # An ablation cell (`dvc exp run`, har ablate) or a scratch run varies the
+        # configuration on purpose: registered and compared, never served automatically.
         promote = False
-        reason = (f"trained in DVC experiment {experiment!r}: never promoted "
-                  "automatically (move the alias by hand to serve it)")
+        why = f"trained in DVC experiment {experiment!r}" if experiment else candidate_only
+        reason = (f"{why}: never promoted automatically; alias {CHALLENGER_ALIAS!r} (move "
+                  f"{CHAMPION_ALIAS!r} by hand to serve it)")
+        client.set_registered_model_alias(model_name, CHALLENGER_ALIAS, version)
     elif champion is None:
         promote, reason = decide_promotion(value, None, True, higher_is_better)
     elif champion == version:

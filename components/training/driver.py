@@ -121,6 +121,9 @@ class TrainRequest:
             epoch is the model). The test split is never evaluated per epoch.
         trial: set for Tune trials.
         register: log and register the model (and move the champion alias).
+        candidate_only: why this run must not compete for ``champion`` (a scratch run:
+            epochs or output folder changed on the command line); "" for a
+            production run. Its version gets the ``challenger`` alias.
     """
 
     job: str
@@ -134,6 +137,7 @@ class TrainRequest:
     val_fraction: float | None = None
     trial: TrialContext | None = None
     register: bool = True
+    candidate_only: str = ""
 
 
 @dataclass(frozen=True)
@@ -571,7 +575,7 @@ def _model_info(prepared: Prepared) -> dict[str, Any]:
         "input": cfg.input, "height": cfg.height, "width": cfg.width,
         "clip_len": getattr(cfg, "clip_len", None), "stride": getattr(cfg, "stride", None),
         "classes": list(prepared.data.classes), "fingerprint": prepared.fingerprint.digest,
-        "registered_name": REGISTERED_NAMES[job],
+        "registered_name": registered_name(prepared.request),
         "config": as_plain(cfg),
         "kinds": dict(prepared.data.kinds),
         "representations": as_plain(prepared.data.shard_params),
@@ -603,7 +607,7 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
     from components.training import outputs as out
 
     job, request = prepared.request.job, prepared.request
-    name = REGISTERED_NAMES[job]
+    name = registered_name(request)
     written = None
     if request.outputs is not None:
         folder = _output_name_dir(request, request.outputs.models)
@@ -619,12 +623,62 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
             written = Path(tmp) / job
             out.write_model(written, state["model"], _model_info(prepared))
         version = log_video_model({"model": written}, registered_model_name=name)
+    _describe_version(prepared, name, str(version.version), top1)
     metric = "test/top1"
     decision = promote_if_better(name, version.version, metric_name=metric, metric_value=top1,
-                                 dataset_key=prepared.labels["key"])
+                                 dataset_key=prepared.labels["key"],
+                                 candidate_only=request.candidate_only)
     log.info("%s v%s: %s (%s)", name, version.version,
              "promoted to champion" if decision.promoted else "champion kept", decision.reason)
     return str(version.version), decision
+
+
+def registered_name(request: TrainRequest) -> str:
+    """The registry name of a job's model; a variant gets its own
+    (``har-lift-net-nokd``): it is another model, not a version of the job's."""
+    base = REGISTERED_NAMES[request.job]
+    name = request.outputs.name if request.outputs is not None else ""
+    variant = name[len(request.job) + 1:] if name.startswith(f"{request.job}_") else ""
+    return f"{base}-{variant.replace('_', '-')}" if variant else base
+
+
+_JOB_TITLES = {"teacher": "R(2+1)D teacher (cross-entropy)",
+               "student": "LIFT-Net student", "normal": "MEI normal stream (base frames)",
+               "motion": "MEI motion stream"}
+
+
+def _describe_version(prepared: Prepared, name: str, version: str, top1: float) -> None:
+    """Descriptions a registry user reads: what the model is, what it was trained on
+    and how, and its test score; the model's description once, each version's own."""
+    from mlflow.tracking import MlflowClient
+
+    request, cfg, labels = prepared.request, prepared.config, prepared.labels
+    what = _JOB_TITLES[request.job]
+    if request.job == "student":
+        what += (" distilled from the teacher (Eq. 6, on "
+                 f"{getattr(cfg, 'kd_target', 'logits')})" if getattr(cfg, "kd", True)
+                 else " without knowledge distillation (cross-entropy only; no-KD ablation)")
+    variant = request.outputs.name if request.outputs is not None else ""
+    command = f"har train --job {request.job}" + (
+        f" --variant {variant[len(request.job) + 1:]}" if variant and variant != request.job
+        else "")
+    lighting = prepared.data.dataset_info.get("lighting") or "unknown"
+    client = MlflowClient()
+    client.update_model_version(name, version, description=(
+        f"{what}: {prepared.plan.model.name}, input {cfg.input}, on {labels['key']} "
+        f"({lighting} video); test top-1 {top1:.3f} (video level). Trained by `{command}`, "
+        f"run {prepared.run_name}" + (f"; {request.candidate_only}" if request.candidate_only
+                                      else "") + "."))
+    for key, value in {"har.variant": variant or request.job,
+                       "har.lighting": str(lighting),
+                       "har.kd": str(getattr(cfg, "kd", "")).lower()}.items():
+        if value:
+            client.set_model_version_tag(name, version, key, value)
+    if not client.get_registered_model(name).description:
+        client.update_registered_model(name, description=(
+            f"{what}. Video paths in, top-5 actions out (an MLflow pyfunc model logged as "
+            f"code). Aliases: champion (serves; moves only when a production run beats it on "
+            f"the same dataset), challenger (the newest experiment or scratch version)."))
 
 
 def _write_outputs(prepared: Prepared, state: Mapping[str, Any], metrics: Mapping[str, float],

@@ -20,8 +20,8 @@ import yaml
 
 from tests.pipeline_repo import dvc, project_env
 
-REGISTERED = ("har-teacher", "har-lift-net", "har-normal-stream", "har-motion-stream",
-              "har-two-stream")
+REGISTERED = ("har-teacher", "har-lift-net", "har-lift-net-nokd", "har-normal-stream",
+              "har-motion-stream", "har-two-stream")
 
 
 def _ran(output: str) -> set[str]:

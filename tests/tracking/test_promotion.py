@@ -152,3 +152,18 @@ def test_a_version_from_a_dvc_experiment_is_never_promoted(
         ablation = promote_if_better(name, v2, metric_value=0.9, **kw)
     assert not ablation.promoted and "ablate-mei-equal" in ablation.reason
     assert current_champion(name) == v1
+    # It is the challenger: the newest version a person may compare and serve by hand.
+    assert str(tracking.client.get_model_version_by_alias(name, "challenger").version) == v2
+
+
+def test_a_scratch_run_is_a_challenger_never_the_champion(tracking: Tracking) -> None:
+    name = "har-teacher"
+    with training_run("register", experiment=tracking.experiment) as run:
+        v1, v2 = _new_versions(tracking, name, 2, run.run_id)
+        kw = {"metric_name": "test/top1", "dataset_key": KEY}
+        assert promote_if_better(name, v1, metric_value=0.5, **kw).promoted
+        scratch = promote_if_better(name, v2, metric_value=0.99,
+                                    candidate_only="a scratch run (--epochs 1)", **kw)
+    assert not scratch.promoted and "a scratch run (--epochs 1)" in scratch.reason
+    assert current_champion(name) == v1
+    assert str(tracking.client.get_model_version_by_alias(name, "challenger").version) == v2

@@ -12,6 +12,7 @@ from components.errors import ConfigError
 from components.stages import train as train_stage
 from components.stages import tune as tune_stage
 from components.training import StreamConfig, TeacherConfig
+from components.training.driver import registered_name
 
 
 def _args(tmp_path: Path, params: dict, *argv: str) -> argparse.Namespace:
@@ -81,6 +82,24 @@ def test_a_variant_layers_its_section_over_the_jobs_and_writes_under_its_name(
     assert request.config.kd is False and request.config.epochs == 4
     assert request.config.model_kwargs == {"depth": 1, "num_heads": 2}  # nested keys merge
     assert request.outputs.name == "student_nokd"
+    # Another model, not a version of LIFT-Net's: it never competes with the KD student.
+    assert registered_name(request) == "har-lift-net-nokd"
+    assert request.candidate_only == ""  # a production run (dvc repro's command)
+
+
+def test_scratch_runs_are_challengers_and_no_register_registers_nothing(
+        tmp_path: Path) -> None:
+    params = {"train": {"num_workers": 1, "models_file": None}}
+    epochs = train_stage.build_request(_args(tmp_path, params, "--job", "teacher",
+                                             "--epochs", "1"), tmp_path)
+    assert epochs.candidate_only == "a scratch run (--epochs 1 on the command line)"
+    elsewhere = train_stage.build_request(_args(tmp_path, params, "--job", "teacher",
+                                                "--models", "/tmp/x"), tmp_path)
+    assert elsewhere.candidate_only == "a scratch run (--models /tmp/x)"
+    assert registered_name(elsewhere) == "har-teacher"
+    quiet = train_stage.build_request(_args(tmp_path, params, "--job", "teacher",
+                                            "--no-register"), tmp_path)
+    assert not quiet.register and quiet.candidate_only == ""
 
 
 REPO_MODELS = Path(__file__).resolve().parents[2] / "conf" / "models.yaml"
