@@ -216,3 +216,31 @@ def log_provenance(
     payload = {"files": record.files, "libraries": record.libraries, "git": asdict(record.git)}
     client.log_text(run_id, json.dumps(payload, indent=2, sort_keys=True), PROVENANCE_ARTIFACT)
     return record
+
+
+def log_manifest_input(manifest: Path, *, name: str, run_id: str | None = None,
+                       context: str = "training") -> None:
+    """Log the manifest as the run's MLflow dataset input (the run page's "Datasets
+    used": its name, digest, source path and columns), ``context`` training."""
+    import mlflow.data
+    import pandas as pd
+    from mlflow.entities import DatasetInput, InputTag
+
+    import warnings
+
+    run_id = resolve_run_id(run_id)
+    frame = pd.read_csv(manifest)
+    with warnings.catch_warnings():
+        # A local path is a local source whichever way MLflow reads it; the schema's
+        # integer columns (frame counts) never hold missing values.
+        warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways")
+        warnings.filterwarnings("ignore", message=".*Inferred schema contains integer")
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*keyword-only")
+        dataset = mlflow.data.from_pandas(frame, source=str(Path(manifest).resolve()),
+                                          name=name)
+    entry = DatasetInput(dataset._to_mlflow_entity(),
+                         tags=[InputTag("mlflow.data.context", context)])
+    retry_transient(lambda: MlflowClient().log_inputs(run_id, datasets=[entry]),
+                    what="logging the dataset input")
+

@@ -98,6 +98,11 @@ def current_tracking_uri() -> str:
     return mlflow.get_tracking_uri()
 
 
+#: MLflow 3's UI opens an experiment without a kind on its GenAI (traces) page; these
+#: are model-training runs, so the experiment says so and opens on its runs.
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def ensure_experiment(
     experiment_name: str,
     *,
@@ -127,7 +132,8 @@ def ensure_experiment(
                 client.restore_experiment(existing.experiment_id)
             return existing.experiment_id
         try:
-            return client.create_experiment(experiment_name, artifact_location=artifact_location)
+            return client.create_experiment(experiment_name, artifact_location=artifact_location,
+                                            tags=EXPERIMENT_TAGS)
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise

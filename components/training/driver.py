@@ -860,6 +860,10 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
                             "fingerprint": prepared.fingerprint.to_json()}, run_id=run.run_id)
                 log_provenance(prepared.data.files, repo_root=request.repo_root.resolve(),
                                run_id=run.run_id)
+                from components.tracking.provenance import log_manifest_input
+
+                log_manifest_input(prepared.data.files["manifest"], name=prepared.labels["key"],
+                                   run_id=run.run_id)
             if resumed_from and run_dir is not None:
                 from components.training.reporting import reconcile_history
 

@@ -56,6 +56,8 @@ def test_setup_creates_store_and_experiment_in_repo_root(
         experiment = client.get_experiment(experiment_id)
         assert experiment.name == "har-demo"
         assert experiment.artifact_location == (repo.resolve() / "mlartifacts").as_uri()
+        # MLflow 3's UI opens it on its training runs, not on the GenAI pages.
+        assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
         assert setup_tracking(repo, "har-demo") == experiment_id  # idempotent
 
         with mlflow.start_run(experiment_id=experiment_id):

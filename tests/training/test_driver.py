@@ -69,6 +69,9 @@ def test_two_worker_ddp_fit_learns_and_everything_is_recorded(
     assert run.data.metrics["test/top1"] == pytest.approx(result.metrics["top1"])
     assert run.data.tags["har.job"] == "train-teacher"
     assert "data.manifest.sha256" in run.data.params
+    (used,) = run.inputs.dataset_inputs  # the manifest, as the run page's dataset
+    assert used.dataset.source_type == "local" and "manifest.csv" in used.dataset.source
+    assert {t.key: t.value for t in used.tags}["mlflow.data.context"] == "training"
     assert "har.git.commit" in run.data.tags and "har.lib.torch" in run.data.tags
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")]
     assert sorted(steps) == [1, 2, 3, 4]
