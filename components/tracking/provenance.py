@@ -222,11 +222,11 @@ def log_manifest_input(manifest: Path, *, name: str, run_id: str | None = None,
                        context: str = "training") -> None:
     """Log the manifest as the run's MLflow dataset input (the run page's "Datasets
     used": its name, digest, source path and columns), ``context`` training."""
+    import warnings
+
     import mlflow.data
     import pandas as pd
     from mlflow.entities import DatasetInput, InputTag
-
-    import warnings
 
     run_id = resolve_run_id(run_id)
     frame = pd.read_csv(manifest)
