@@ -41,5 +41,11 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check components flows tests bench
 
+# Everything a demo run leaves (models, runs, checkpoints, DVC's cache); the next
+# `make demo` starts from scratch. Keeps .venv and the committed files.
+clean-demo:
+	rm -rf outputs mlartifacts mlflow.db .prefect .dvc/cache .dvc/tmp
+	git clean -fdXq -- data metrics models plots reports
+
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock --no-header -q
