@@ -25,7 +25,9 @@ logs into the same MLflow run; once a sweep has finished, a new run starts afres
 
 Placement: a trial ASHA stops is killed with its Train controller, whose workers'
 placement group Ray Train's ``PlacementGroupCleaner`` removes; that cleaner asks the
-State API (``ray[default]``) whether the controller is alive. A worker group that
+State API (``ray[default]``) whether the controller is alive, and when it cannot (two
+local Ray instances on one machine), the sweep's driver frees the group itself
+(:mod:`components.tuning.placement`). A worker group that
 cannot be placed is retried a bounded number of times (see
 ``components.training.driver.WORKER_GROUP_START_RETRIES``) and the trial errors.
 
@@ -239,6 +241,7 @@ def run_sweep(
         ensure_ray,
         prepare_training,
     )
+    from components.tuning.placement import ReleaseOrphanedGroups
 
     root = repo_root.resolve()
     setup_tracking(root, train.experiment)
@@ -308,7 +311,8 @@ def run_sweep(
                     search_alg=BasicVariantGenerator(random_state=settings.seed,
                                                      max_concurrent=concurrency),
                 ),
-                run_config=tune.RunConfig(name=name, storage_path=storage),
+                run_config=tune.RunConfig(name=name, storage_path=storage,
+                                          callbacks=[ReleaseOrphanedGroups()]),
             )
             if experiment_dir is not None:
                 _write_record(experiment_dir, sweep.run_id, finished=False)

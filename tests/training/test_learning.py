@@ -92,7 +92,10 @@ def fit_job(root: Path, job: str, augment: dict[str, Any] | None = None,
 
 @pytest.mark.slow
 def test_the_teacher_learns_the_direction_of_motion(direction_dataset: Path) -> None:
-    assert fit_job(direction_dataset, "teacher", FLIPS, epochs=40, batch_size=4) >= 0.9
+    # Gamma clips in both lightings: the grey squares would be measured as infrared
+    # footage (input: auto picks flow there), and this test is about learning.
+    assert fit_job(direction_dataset, "teacher", FLIPS, epochs=40, batch_size=4,
+                   input="gamma") >= 0.9
 
 
 @pytest.mark.slow

@@ -116,7 +116,11 @@ def test_three_trial_sweep_leaves_three_nested_runs_and_a_best_config(
     record.write_text(json.dumps({"mlflow_run_id": result.sweep_run_id, "finished": False}))
     again = run_sweep(tune, student, dataclasses.replace(settings(root)), repo_root=root,
                       data=DataPaths(tiny_data.ingest, tiny_data.represent), out_file=out)
-    assert again.sweep_run_id == result.sweep_run_id and again.best == result.best
+    assert again.sweep_run_id == result.sweep_run_id
+    # The same best score (trials that tie on it may come back in another order).
+    assert again.best_metric == pytest.approx(result.best_metric)
+    assert again.best in [{k: row[k] for k in ("depth", "trainable_vit_blocks", "lr")}
+                          for row in best["trials"]]
     assert len(client.search_runs(
         [sweep.info.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{result.sweep_run_id}'")) == 3
