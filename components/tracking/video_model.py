@@ -407,11 +407,8 @@ def load_video_model(model: str, repo_root: Path | None = None) -> Any:
     with tempfile.TemporaryDirectory(prefix="har-model-") as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(artifact_uri=resolved, dst_path=tmp)
-        except MlflowException as exc:
-            first = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
-            raise ModelLoadError(f"{model}: cannot load the model: {first}") from exc
-        except OSError as exc:
-            raise ModelLoadError(f"{model}: cannot load the model: {exc}") from exc
+        except (MlflowException, OSError) as exc:
+            raise _cannot_load(model, exc) from exc
         # The weights are in memory once loaded: the download can go.
         predictor = _predictor_from_logged_model(Path(local), model)
     predictor.source = resolved
@@ -429,9 +426,15 @@ def _resolve_alias(model: str) -> str:
     try:
         version = MlflowClient().get_model_version_by_alias(match.group(1), match.group(2))
     except MlflowException as exc:
-        first = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
-        raise ModelLoadError(f"{model}: cannot load the model: {first}") from exc
+        raise _cannot_load(model, exc) from exc
     return f"models:/{match.group(1)}/{version.version}"
+
+
+def _cannot_load(model: str, exc: Exception) -> ModelLoadError:
+    """"<model>: cannot load the model: <the first line of MLflow's reason>"."""
+    message = getattr(exc, "message", None) or str(exc)
+    first = str(message).strip().splitlines()[0] if str(message).strip() else str(exc)
+    return ModelLoadError(f"{model}: cannot load the model: {first}")
 
 
 def _predictor_from_logged_model(folder: Path, shown: str) -> Any:
