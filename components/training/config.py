@@ -297,14 +297,15 @@ class TeacherConfig(ClipJobConfig):
     """params.yaml ``train_teacher:``: the R(2+1)D teacher, cross-entropy.
 
     ``input``: ``gamma`` (gamma-corrected frames, dark video), ``flow`` (optical
-    flow, daylight and infrared video) or ``auto`` (by the dataset's lighting in
+    flow, daylight and infrared video), ``frames`` (raw frames: the control for the
+    paper's claim that gamma helps on dark video) or ``auto`` (by the dataset's lighting in
     ``dataset.json``, declared or measured at ingest: the paper's choice);
     ``model``: ``r2plus1d_18`` (the paper's R(2+1)D; 18 layers is the project's
     choice) or ``r3d_18`` (ablation).
     """
 
     model: str = "r2plus1d_18"
-    input: Literal["auto", "gamma", "flow"] = "auto"
+    input: Literal["auto", "frames", "gamma", "flow"] = "auto"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -324,7 +325,8 @@ class StudentConfig(ClipJobConfig):
     ``model_kwargs.train_luminous_trunk``).
 
     Attributes:
-        input: the luminous input, ``gamma`` or ``flow``; it must be the teacher's.
+        input: the luminous input, ``gamma``, ``flow`` or ``frames`` (raw frames: the
+            control the paper's gamma is measured against); it must be the teacher's.
             ``auto``: the teacher's (with KD), else by the dataset's lighting.
         teacher: folder of the trained teacher (``har train --job teacher``
             writes ``model.pt`` and ``model.json`` there).
@@ -340,7 +342,7 @@ class StudentConfig(ClipJobConfig):
     """
 
     model: str = "lift_net"
-    input: Literal["auto", "gamma", "flow"] = "auto"
+    input: Literal["auto", "frames", "gamma", "flow"] = "auto"
     teacher: Path = Path("models/teacher")
     kd: bool = True
     kd_lambda: float = 1.0

@@ -298,7 +298,7 @@ def resolve_luminous_input(job: str, cfg: JobConfig, ingest_dir: Path, root: Pat
 
         folder = cfg.teacher if cfg.teacher.is_absolute() else root / cfg.teacher  # type: ignore[attr-defined]
         teacher_input = read_model_info(folder).get("input")
-        if teacher_input in ("gamma", "flow"):
+        if teacher_input in ("frames", "gamma", "flow"):
             log.info("%s.input auto: the teacher's, %s", section_name(job), teacher_input)
             return dataclasses.replace(cfg, input=teacher_input)
     info_path = ingest_dir / DATASET_FILE

@@ -101,3 +101,13 @@ def test_holding_out_validation_videos_changes_what_is_evaluated(tiny_data: Tiny
     prepared = _prepare(tiny_data, "teacher", teacher_config(), val_fraction=0.25)
     assert prepared.plan.eval_prefix == "val"
     assert len(prepared.plan.train) == 8 and len(prepared.plan.eval) == 4
+
+
+def test_raw_frames_are_a_luminous_input_the_student_inherits(tiny_data: TinyDataset) -> None:
+    # The control of the paper's dark-video claim: the teacher on raw frames.
+    teacher = _prepare(tiny_data, "teacher", teacher_config(input="frames")).plan
+    assert teacher.model.kwargs["in_channels"] == 3
+    write_fake_teacher(tiny_data.root / "models" / "teacher", tiny_data.classes, "frames")
+    student = _prepare(tiny_data, "student", _student(input="auto"))
+    assert student.plan.model.kwargs["luminous_in_channels"] == 3
+    assert student.config.input == "frames"
