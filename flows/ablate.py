@@ -298,12 +298,18 @@ def main(argv: list[str] | None = None) -> None:
     project's error handling."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m flows.ablate",
-                                     description="Fill the ablation tables (DVC experiments).")
-    parser.add_argument("--table", default="all", choices=("lift_net", "mei", "all"))
-    parser.add_argument("--cells", nargs="+", help="only these cells (conf/ablations.yaml)")
-    parser.add_argument("--repo", default=str(REPO_ROOT))
-    parser.add_argument("--config", default="conf/ablations.yaml")
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.ablate",
+        description="Fill the ablation tables: one DVC experiment (dvc exp run --temp -S ...) "
+                    "per cell, so params.yaml and the workspace stay as they are.")
+    parser.add_argument("--table", default="all", choices=("lift_net", "mei", "all"),
+                        help="which table to fill (default: both)")
+    parser.add_argument("--cells", nargs="+", metavar="CELL",
+                        help="only these cells (conf/ablations.yaml)")
+    parser.add_argument("--repo", default=str(REPO_ROOT),
+                        help="the DVC project (with a git commit) to run in")
+    parser.add_argument("--config", default="conf/ablations.yaml",
+                        help="the tables' definition, relative to --repo or absolute")
     parser.add_argument("--dataset-config", help="a conf/datasets/*.yaml for every cell")
     args = parser.parse_args(argv)
     har_ablate(table=args.table, cells=args.cells, repo=args.repo, config=args.config,

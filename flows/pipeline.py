@@ -2,13 +2,17 @@
 
 Run it once, locally (Prefect starts a temporary API server):
 
-    python -m flows.pipeline [--stages ...] [--set KEY=VALUE ...] [--help]
+    python -m flows.pipeline [--stages ...] [-S KEY=VALUE ...] [--dry-run] [--help]
+
+Overrides hold for the run only: params.yaml is given back byte for byte
+afterwards (see :mod:`flows.params`).
 
 Serve it as a deployment with ``python -m flows.deploy`` (see README).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -20,7 +24,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.params import apply_overrides, load_dataset_config
+from flows.params import load_dataset_config, overridden
 from flows.stages import PIPELINE, StageSpec, stage_names
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -73,23 +77,22 @@ def stage_task(spec: StageSpec):  # type: ignore[no-untyped-def]
     )
 
 
-@task(name="apply-parameters")
-def apply_parameters(
-    repo: str, dataset_config: str | None, overrides: dict[str, Any] | None
-) -> list[str]:
-    """Merge the dataset config, then the overrides, into the repo's params.yaml."""
-    logger = get_run_logger()
-    params_path = Path(repo) / "params.yaml"
-    changed: list[str] = []
-    if dataset_config:
-        config_path = Path(dataset_config)
-        if not config_path.is_absolute():
-            config_path = Path(repo) / config_path
-        changed += apply_overrides(params_path, load_dataset_config(config_path))
-    if overrides:
-        changed += apply_overrides(params_path, overrides)
-    logger.info("params.yaml: %s", ", ".join(changed) if changed else "unchanged")
-    return changed
+def dataset_layer(repo: str, dataset_config: str | None) -> dict[str, Any]:
+    """The sections of ``dataset_config`` (relative to ``repo`` or absolute); {} for None."""
+    if not dataset_config:
+        return {}
+    path = Path(dataset_config)
+    return load_dataset_config(path if path.is_absolute() else Path(repo) / path)
+
+
+def _parameters_markdown(changed: list[str], overrides: dict[str, Any] | None,
+                         dataset_config: str | None) -> str:
+    if not changed:
+        return "params.yaml as it is (no overrides).\n"
+    lines = [f"- dataset config: `{dataset_config}`"] if dataset_config else []
+    lines += [f"- `{key}` = `{value!r}`" for key, value in (overrides or {}).items()]
+    return ("\n".join(lines) + f"\n\nChanged for this run only: {', '.join(changed)}; "
+            "params.yaml was restored afterwards.\n")
 
 
 @flow(name="har-pipeline", log_prints=True)
@@ -107,7 +110,10 @@ def har_pipeline(
             absolute) whose sections override params.yaml.
         overrides: parameter overrides, nested (``{"train_student": {"epochs": 3}}``)
             or dotted (``{"train_student.epochs": 3}``), applied after the dataset
-            config. Both edit ``repo``'s params.yaml, as ``dvc exp run -S`` does.
+            config; every key must be in params.yaml (or the dataset config).
+            Both are merged into ``repo``'s params.yaml for the run, as ``dvc exp
+            run -S`` does, and the file is restored byte for byte afterwards,
+            whether the run succeeds, fails or is interrupted.
         stages: run only these stages (still in DAG order); default all.
         repo: the repository (DVC project) to run in.
         force: re-run stages even when DVC finds them up to date.
@@ -115,13 +121,16 @@ def har_pipeline(
     unknown = sorted(set(stages or []) - set(stage_names()))
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; known: {stage_names()}")
-    if dataset_config or overrides:
-        apply_parameters(repo, dataset_config, overrides)
+    logger = get_run_logger()
     outcomes: list[StageOutcome] = []
-    for spec in PIPELINE:
-        if stages and spec.name not in stages:
-            continue
-        outcomes.append(stage_task(spec)(spec.name, repo, force))
+    with overridden(Path(repo) / "params.yaml", dataset_layer(repo, dataset_config),
+                    overrides) as changed:
+        logger.info("params.yaml for this run: %s",
+                    ", ".join(changed) + " changed" if changed else "as it is")
+        for spec in PIPELINE:
+            if stages and spec.name not in stages:
+                continue
+            outcomes.append(stage_task(spec)(spec.name, repo, force))
     rows = "\n".join(
         f"| {o.name} | {'ran' if o.ran else 'up to date'} | {o.seconds:.1f} |" for o in outcomes
     )
@@ -131,39 +140,76 @@ def har_pipeline(
     create_markdown_artifact(
         key="har-pipeline-results",
         markdown=(f"# har pipeline\n\n## Results\n\n{table}\n"
-                  f"## Stages\n\n| stage | status | seconds |\n|---|---|---|\n{rows}\n"),
-        description="metrics table (links to the MLflow runs) and the DVC stages run",
+                  f"## Stages\n\n| stage | status | seconds |\n|---|---|---|\n{rows}\n\n"
+                  f"## Parameters\n\n"
+                  f"{_parameters_markdown(changed, overrides, dataset_config)}"),
+        description="metrics table (links to the MLflow runs), the DVC stages run and "
+                    "the run's parameter overrides",
     )
     return outcomes
 
 
+def _parse_overrides(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, Any]:
+    import yaml
+
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"-S/--set takes KEY=VALUE, got {item!r}")
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m flows.pipeline [options]``: one run of the flow (a temporary local
-    Prefect server unless PREFECT_API_URL is set)."""
-    import argparse
+    Prefect server unless PREFECT_API_URL is set). Arguments and override keys are
+    checked before anything starts."""
+    import signal
 
-    import yaml
+    from components.config import load_params
+    from components.errors import HarError
+    from flows.params import check_override_keys, merged
 
     parser = argparse.ArgumentParser(
         prog="python -m flows.pipeline",
-        description="Run the har pipeline's DVC stages as a Prefect flow, in DAG order.")
+        description="Run the har pipeline's DVC stages as a Prefect flow, in DAG order. "
+                    "Overrides hold for this run only: params.yaml is restored afterwards.")
     parser.add_argument("--dataset-config", help="a conf/datasets/*.yaml over params.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a params.yaml override, dotted (train_student.epochs=3); "
-                             "the value is read as YAML; repeatable")
+    parser.add_argument("-S", "--set", "--set-param", dest="set", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="a params.yaml override, dotted (train_student.epochs=3), as "
+                             "dvc exp run -S; the key must exist, the value is read as "
+                             "YAML; repeatable")
     parser.add_argument("--stages", nargs="+", choices=stage_names(), metavar="STAGE",
                         help=f"only these stages, still in DAG order: {', '.join(stage_names())}")
     parser.add_argument("--force", action="store_true", help="re-run up-to-date stages")
     parser.add_argument("--repo", default=str(REPO_ROOT), help="the DVC project to run in")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check the arguments, print the stages and overrides, run nothing")
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            parser.error(f"--set takes KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
-    har_pipeline(dataset_config=args.dataset_config, overrides=overrides or None,
-                 stages=args.stages, repo=args.repo, force=args.force)
+    overrides = _parse_overrides(parser, args.set)
+    try:  # before Prefect starts a server: a typo costs nothing
+        layer = dataset_layer(args.repo, args.dataset_config)
+        params = load_params(Path(args.repo) / "params.yaml")
+        check_override_keys(merged(params, [layer]), overrides,
+                            Path(args.repo) / "params.yaml")
+    except (HarError, OSError) as error:
+        parser.error(str(error))
+    if args.dry_run:
+        print("stages:", " ".join(args.stages or stage_names()))
+        if args.dataset_config:
+            print("dataset config:", args.dataset_config)
+        for key, value in overrides.items():
+            print(f"override: {key} = {value!r}")
+        return
+    # A plain kill (SIGTERM) unwinds like Ctrl-C, so params.yaml is still restored.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        har_pipeline(dataset_config=args.dataset_config, overrides=overrides or None,
+                     stages=args.stages, repo=args.repo, force=args.force)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
