@@ -26,14 +26,6 @@ to a Prefect artifact. Run it with ``har ablate`` or in-process::
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +38,6 @@ from components.ablation import (
     TableSpec,
     dataset_key,
     failed,
-    failure_reason,
     load_config,
     results_from_csv,
     select,
@@ -56,83 +47,22 @@ from components.ablation import (
     table_rows,
 )
 from components.ablation.config import ROW_JOBS
+from components.ablation.experiments import (
+    DATASET_METRICS,
+    EVAL_METRICS,
+    CellFailed,
+    ExperimentRun,
+    git_head,
+    recorded_links,
+    run_experiment,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORT_DIR = Path("reports/ablation")
-EVAL_METRICS = "metrics/eval.json"
-DATASET_METRICS = "data/ingest/dataset.json"
-EVAL_RESULTS = "reports/eval/results.csv"
-_RAN = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
 
 
-class CellFailed(RuntimeError):
-    """A cell's experiment failed (the message says why); ``seconds`` it ran."""
-
-    def __init__(self, message: str, seconds: float = 0.0) -> None:
-        super().__init__(message)
-        self.seconds = seconds
-
-
-def _dvc() -> str:
-    """The dvc executable beside this interpreter (the project's .venv), else PATH's."""
-    local = Path(sys.executable).with_name("dvc")
-    return str(local) if local.exists() else "dvc"
-
-
-def _env(tracking_uri: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.setdefault("DVC_NO_ANALYTICS", "1")
-    # The experiment runs in a clone under .dvc/tmp/exps, deleted afterwards: the
-    # repository's default store (<repo>/mlflow.db) must be named, or the runs
-    # would land in the clone's own mlflow.db and vanish with it.
-    env["MLFLOW_TRACKING_URI"] = tracking_uri
-    env.pop("DVC_EXP_NAME", None)  # set by dvc itself for each experiment
-    return env
-
-
-def _run(args: list[str], repo: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
-
-
-def _head(repo: str) -> str:
-    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=repo,
-                          capture_output=True, text=True)
-    return proc.stdout.strip() if proc.returncode == 0 else ""
-
-
-def _experiment(repo: str, name: str, env: dict[str, str]) -> dict[str, Any]:
-    """The experiment ``name`` of the HEAD baseline in ``dvc exp show --json``."""
-    proc = _run([_dvc(), "exp", "show", "--json", "--hide-queued"], repo, env)
-    if proc.returncode != 0:
-        raise CellFailed(f"dvc exp show failed: {failure_reason(proc.stdout + proc.stderr)}")
-    for baseline in json.loads(proc.stdout or "[]"):
-        for exp in baseline.get("experiments") or []:
-            if exp.get("name") == name and exp.get("revs"):
-                return exp["revs"][0]
-    raise CellFailed(f"experiment {name!r} not found in dvc exp show")
-
-
-def _metrics(rev: dict[str, Any], path: str) -> dict[str, Any]:
-    entry = ((rev.get("data") or {}).get("metrics") or {}).get(path) or {}
-    return dict(entry.get("data") or {})
-
-
-def _recorded_links(repo: str, rev: str) -> dict[str, str]:
-    """row -> MLflow link, as the experiment's evaluate stage wrote them (results.csv)."""
-    try:
-        import dvc.api
-
-        text = dvc.api.read(EVAL_RESULTS, repo=repo, rev=rev)
-    except Exception:  # noqa: BLE001 - no file, no links: the table shows bare numbers
-        return {}
-    return {row["row"]: row.get("mlflow", "") for row in csv.DictReader(io.StringIO(text))
-            if row.get("row") and (row.get("mlflow") or "").startswith("http")}
-
-
-def _links(repo: str, experiment: str, rev: str, rows: list[str], ran: list[str],
-           tracking_uri: str, since_ms: int) -> tuple[dict[str, str], str]:
+def _links(repo: str, run: ExperimentRun, rows: list[str], tracking_uri: str
+           ) -> tuple[dict[str, str], str]:
     """(row -> link of the run behind it, link of the evaluation run).
 
     A stage the experiment ran logged a run tagged with the experiment's name;
@@ -141,8 +71,9 @@ def _links(repo: str, experiment: str, rev: str, rows: list[str], ran: list[str]
     """
     from components.tracking.lookup import dvc_experiment_runs
 
-    tagged = dvc_experiment_runs(experiment, tracking_uri=tracking_uri, since_ms=since_ms)
-    recorded = _recorded_links(repo, rev)
+    tagged = dvc_experiment_runs(run.name, tracking_uri=tracking_uri, since_ms=run.since_ms)
+    recorded = recorded_links(repo, run.rev)
+    ran = run.stages_run
     evaluation = tagged.get("evaluate")
     evaluate_link = (evaluation.url if evaluation and "evaluate" in ran else
                      recorded.get("two_stream") or recorded.get("ensemble") or "")
@@ -154,8 +85,9 @@ def _links(repo: str, experiment: str, rev: str, rows: list[str], ran: list[str]
         if job == "evaluate":
             links[row] = evaluate_link
             continue
-        run = tagged.get(f"train-{job}")
-        links[row] = run.url if run and f"train_{job}" in ran else recorded.get(row, "")
+        tagged_run = tagged.get(f"train-{job}")
+        links[row] = (tagged_run.url if tagged_run and f"train_{job}" in ran
+                      else recorded.get(row, ""))
     return links, evaluate_link
 
 
@@ -168,39 +100,16 @@ def run_cell(cell: str, experiment: str, set_args: list[str], repo: str,
         CellFailed: the experiment failed, or wrote no ``metrics/eval.json``.
     """
     logger = get_run_logger()
-    env = _env(tracking_uri)
-    listed = _run([_dvc(), "exp", "list", "--name-only"], repo, env)
-    if experiment in listed.stdout.split():
-        # Names are per baseline commit: this cell ran before on this commit.
-        removed = _run([_dvc(), "exp", "remove", experiment], repo, env)
-        logger.info("replacing experiment %s (%s)", experiment,
-                    (removed.stdout + removed.stderr).strip())
-    cmd = [_dvc(), "exp", "run", "--temp", "--name", experiment]
-    for arg in set_args:
-        cmd += ["-S", arg]
-    cmd += list(targets or [])
-    logger.info("%s", " ".join(cmd[1:]))
-    since_ms = int(time.time() * 1000) - 5000
-    started = time.monotonic()
-    proc = _run(cmd, repo, env)
-    seconds = round(time.monotonic() - started, 1)
-    output = (proc.stdout + "\n" + proc.stderr).strip()
-    for line in output.splitlines()[-30:]:
-        logger.info("%s | %s", cell, line)
-    if proc.returncode != 0:
-        raise CellFailed(failure_reason(output), seconds)
-    ran = _RAN.findall(proc.stdout + "\n" + proc.stderr)
-    rev = _experiment(repo, experiment, env)
-    metrics = _metrics(rev, EVAL_METRICS)
+    run = run_experiment(repo, experiment, set_args, targets or [], tracking_uri,
+                         log=lambda line: logger.info("%s", line))
+    metrics = run.metrics(EVAL_METRICS)
     if not metrics:
-        raise CellFailed(f"experiment {experiment} has no {EVAL_METRICS}", seconds)
-    links, evaluate_link = _links(repo, experiment, rev["rev"], list(metrics), ran,
-                                  tracking_uri, since_ms)
-    logger.info("%s: %.0f s, ran %s", experiment, seconds, ", ".join(ran) or "nothing")
+        raise CellFailed(f"experiment {experiment} has no {EVAL_METRICS}", run.seconds)
+    links, evaluate_link = _links(repo, run, list(metrics), tracking_uri)
     return CellResult(name=cell, experiment=experiment, metrics=metrics, run_links=links,
-                      evaluate_link=evaluate_link, exp_rev=rev["rev"],
-                      dataset=dataset_key(_metrics(rev, DATASET_METRICS)),
-                      stages_run=tuple(ran), seconds=seconds)
+                      evaluate_link=evaluate_link, exp_rev=run.rev,
+                      dataset=dataset_key(run.metrics(DATASET_METRICS)),
+                      stages_run=run.stages_run, seconds=run.seconds)
 
 
 def _previous(spec: TableSpec, path: Path) -> dict[str, CellResult]:
@@ -262,7 +171,7 @@ def har_ablate(
     config_path = Path(config) if Path(config).is_absolute() else Path(repo) / config
     spec = load_config(config_path)
     tables, chosen = select(spec, table, cells)
-    if not _head(repo):
+    if not git_head(repo):
         raise RuntimeError(f"{repo}: dvc exp run needs a git commit to start from "
                            "(git add -A && git commit)")
     base: dict[str, Any] = {}
