@@ -28,6 +28,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("predict", "components.stages.predict", "top-5 actions of a video with a registered model"),
     ("models", "components.stages.models", "table of every model: parameters and FLOPs per clip"),
     ("ablate", "components.stages.ablate", "LIFT-Net and MEI ablation tables (DVC experiments)"),
+    ("claims", "components.stages.claims", "the papers' claims checked on this dataset"),
 )
 
 
