@@ -137,6 +137,7 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     from components.inference import fuse_probabilities, load_trained, score_shards
     from components.stages._common import progress
     from components.training import outputs as out
+    from components.training.figures import figure_title
 
     specs = row_specs(cfg, models)
     if not specs:
@@ -177,8 +178,10 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     plots.mkdir(parents=True, exist_ok=True)
     for r in results:
         write_text_atomic(plots / f"{r.spec.name}_predictions.csv", _csv(confusion_rows(r)))
-        fig = out.confusion_figure(r.confusion, r.scores.classes,
-                                   f"{r.spec.title} ({dataset}, {cfg.split})")
+        fig = out.confusion_figure(
+            r.confusion, r.scores.classes, figure_title(r.spec.title, dataset, cfg.split),
+            subtitle=f"trained model{'s' if len(r.spec.parts) > 1 else ''}: "
+                     f"{', '.join(r.spec.parts)}; {int(r.metrics['videos'])} videos")
         out.save_figure(fig, plots / f"{r.spec.name}_confusion.png")
     if track and evaluation.run_id:
         from components.tracking import log_artifact

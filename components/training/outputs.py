@@ -10,6 +10,8 @@ Per job (all written atomically)::
     <plots>/<job>.csv            one row per epoch (DVC plots: x = epoch)
     <plots>/<job>_confusion.png  video-level confusion matrix of the final model
     <plots>/<job>_curves.png     loss and accuracy per epoch
+
+The pictures are drawn by :mod:`components.training.figures` (re-exported here).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from components._atomic import atomic_path, write_text_atomic
+from components.training.figures import confusion_figure, curves_figure
+
+__all__ = ["confusion_figure", "curves_figure", "history_csv", "read_model_info",
+           "save_figure", "write_history", "write_metrics", "write_model"]
 
 MODEL_FILE = "model.pt"
 MODEL_INFO_FILE = "model.json"
@@ -90,64 +94,9 @@ def write_history(path: Path, history: Sequence[Mapping[str, Any]]) -> None:
     write_text_atomic(path, history_csv(history))
 
 
-def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str):  # noqa: ANN201
-    """A Matplotlib figure of a confusion matrix (rows: true, columns: predicted)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    k = len(classes)
-    size = max(3.0, 0.45 * k + 2)
-    fig = Figure(figsize=(size, size), dpi=100)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(k), labels=list(classes), rotation=90 if k > 6 else 45, fontsize=8)
-    ax.set_yticks(range(k), labels=list(classes), fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
-    if k <= 30:
-        peak = matrix.max() if matrix.size else 0
-        for i in range(k):
-            for j in range(k):
-                ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if peak and matrix[i, j] > peak / 2 else "black")
-    fig.tight_layout()
-    return fig
-
-
-def curves_figure(history: Sequence[Mapping[str, Any]], eval_prefix: str, title: str,  # noqa: ANN201
-                  best_epoch: int | None = None):
-    """Loss (train, eval) and top-1 (train, eval) per epoch; a dashed line marks the
-    selected (best validation) epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    epochs = [int(h["epoch"]) for h in history]
-    fig = Figure(figsize=(8, 3.2), dpi=100)
-    for i, (what, keys) in enumerate((
-        ("loss", ("train/loss", f"{eval_prefix}/loss")),
-        ("top-1", ("train/top1", f"{eval_prefix}/top1", f"{eval_prefix}/top1_item")),
-    )):
-        ax = fig.add_subplot(1, 2, i + 1)
-        for key in keys:
-            values = [h.get(key, float("nan")) for h in history]
-            ax.plot(epochs, values, marker="o", label=key)
-        if best_epoch:
-            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1,
-                       label=f"selected (epoch {best_epoch})")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(what)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 def save_figure(fig: Any, path: Path) -> None:
+    """Write a figure (``components.training.figures``) as a PNG file, atomically."""
+    from components._figures import png_bytes
+
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        tmp.write_bytes(png_bytes(fig))
