@@ -125,5 +125,19 @@ def test_show_draws_a_panel_per_class(ingested, tmp_path):
     pictures = sorted(p.name for p in out.glob("*.png"))
     assert pictures == sorted(f"{name}.png" for name in DEFAULT_CLASSES)
     image = cv2.imread(str(out / "Rise.png"))
-    assert image.shape[1] == 6 * 32  # six columns
+    assert image.shape[1] > 6 * 32  # six columns (--scale 1: frames as read) and labels
     assert image.shape[0] > 2 * 32  # two rows plus labels
+
+
+def test_show_enlarges_frames_to_see_the_actor(ingested, tmp_path):
+    params, manifest = ingested
+    video = Path(read_manifest(manifest)[0].path)
+    root = manifest.parent / "dataset.json"
+    path = Path(json.loads(root.read_text())["root"]) / video
+    out = tmp_path / "one.png"
+    assert main(["show", "--params", str(params), str(path), "--out", str(out),
+                 "--rows", "1"]) == 0
+    import cv2
+
+    image = cv2.imread(str(out))
+    assert image.shape[1] >= 6 * 128 and image.shape[0] >= 128  # 32 px frames, 4x
