@@ -5,7 +5,8 @@
     prefect deployment run har-pipeline/local  # terminal 3: start a run
 
 ``flow.serve`` keeps a process that polls for scheduled runs and executes them
-in subprocesses; for work pools and workers see ``conf/prefect/``.
+in subprocesses; for work pools and workers see ``prefect.yaml`` at the
+repository root and ``conf/prefect/work-pool.md``.
 """
 
 from __future__ import annotations

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -38,3 +42,27 @@ def stop(proc: subprocess.Popen | None) -> None:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
+
+
+@contextmanager
+def prefect_server(root: Path, env: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """``prefect server start`` on a free 127.0.0.1 port (SQLite, home and log under
+    ``root``); yields ``env`` pointed at it (``PREFECT_API_URL``, ``PREFECT_HOME``)."""
+    port = free_port()
+    env = dict(env) | {
+        "PREFECT_HOME": str(root / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    env.pop("PREFECT_PROFILES_PATH", None)
+    prefect = Path(sys.executable).with_name("prefect")
+    server = subprocess.Popen(
+        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=(root / "server.log").open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_healthy(f"{env['PREFECT_API_URL']}/health", server)
+        yield env
+    finally:
+        stop(server)

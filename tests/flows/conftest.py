@@ -87,3 +87,31 @@ def deployed_run(tmp_path_factory) -> tuple[Path, dict]:
     finally:
         stop(serve)
         stop(server)
+
+
+def prefect_cli(env: dict[str, str], *args: str, cwd: Path | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the ``prefect`` CLI of this interpreter's venv; stdout and stderr captured."""
+    prefect = Path(sys.executable).with_name("prefect")
+    return subprocess.run([str(prefect), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def pool_deployment(tmp_path_factory) -> tuple[Path, dict[str, str], subprocess.CompletedProcess]:
+    """The root ``prefect.yaml`` deployed the way conf/prefect/work-pool.md says, into a
+    fresh local server: (repo copy, env pointing at the server, ``prefect deploy``'s
+    result). The repo copy has the tiny synth parameters."""
+    from tests.flows._servers import prefect_server
+
+    root = tmp_path_factory.mktemp("work-pool")
+    repo = copy_project(root / "repo")
+    env = project_env() | {"RAY_USAGE_STATS_ENABLED": "0", "HAR_REPO": str(repo),
+                           "COLUMNS": "250"}  # rich tables: names not cut short
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("RAY_ADDRESS", None)
+    with prefect_server(root, env) as env:
+        pool = prefect_cli(env, "work-pool", "create", "har-process", "--type", "process")
+        assert pool.returncode == 0, pool.stdout + pool.stderr
+        deployed = prefect_cli(env, "--no-prompt", "deploy", "--all", cwd=repo)
+        yield repo, env, deployed

@@ -6,6 +6,10 @@ pipeline parameters: synthetic dark videos, ingest, every representation, the
 teacher, LIFT-Net, both MEI streams, evaluation and registration. Then the DVC
 contracts: a second ``dvc repro`` redoes nothing, and a changed student
 parameter reruns only the student and what follows it.
+
+And the work pool route (conf/prefect/work-pool.md), in a minute or so: the
+root ``prefect.yaml`` deployed with ``prefect --no-prompt deploy --all``, the
+CLI's listings, and a ``process`` worker that runs a one-stage deployment run.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import json
 import re
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 import yaml
 
+from tests.flows.conftest import prefect_cli
 from tests.pipeline_repo import dvc, project_env
 
 REGISTERED = ("har-teacher", "har-lift-net", "har-lift-net-nokd", "har-normal-stream",
@@ -83,3 +89,50 @@ def test_repro_redoes_nothing_then_only_what_a_student_change_touches(deployed_r
     # over it); the teacher, the streams and the data stages stay put.
     assert _ran(changed.stdout) == {"train_student", "train_student_nokd", "evaluate"}, \
         changed.stdout
+
+
+POOL_DEPLOYMENT = "har-pipeline/har-pipeline-pool"  # flow name / deployment name in prefect.yaml
+
+
+@pytest.mark.integration
+def test_deploy_from_the_root_and_the_listings_answer(pool_deployment) -> None:
+    repo, env, deployed = pool_deployment
+    # Exit 0 means the follow-up workers/filter query got through too (422 before the
+    # fastapi<0.151 pin, after the deployment had been created).
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert f"Deployment '{POOL_DEPLOYMENT}' successfully created" in deployed.stdout
+
+    deployments = prefect_cli(env, "deployment", "ls")
+    assert deployments.returncode == 0, deployments.stdout + deployments.stderr
+    assert POOL_DEPLOYMENT in deployments.stdout and "har-process" in deployments.stdout
+    flows = prefect_cli(env, "flow", "ls")
+    assert flows.returncode == 0, flows.stdout + flows.stderr
+    assert "har-pipeline" in flows.stdout
+
+    inspected = prefect_cli(env, "deployment", "inspect", POOL_DEPLOYMENT)
+    assert inspected.returncode == 0, inspected.stdout + inspected.stderr
+    assert str(repo) in inspected.stdout  # the pull step got $HAR_REPO at deploy time
+
+
+@pytest.mark.integration
+def test_a_process_worker_runs_a_deployment_run(pool_deployment) -> None:
+    repo, env, deployed = pool_deployment
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    params = {"dataset_config": None, "stages": ["synth"], "repo": str(repo)}
+    created = prefect_cli(env, "deployment", "run", POOL_DEPLOYMENT, "--params",
+                          json.dumps(params))
+    assert created.returncode == 0, created.stdout + created.stderr
+    flow_run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", created.stdout).group(1)
+
+    # --limit makes --run-once wait for the run it submitted before exiting.
+    worker = prefect_cli(env, "worker", "start", "--pool", "har-process", "--run-once",
+                         "--limit", "1", timeout=600)
+    output = worker.stdout + worker.stderr
+    assert worker.returncode == 0, output[-6000:]
+    with urllib.request.urlopen(f"{env['PREFECT_API_URL']}/flow_runs/{flow_run_id}",
+                                timeout=30) as response:
+        flow_run = json.loads(response.read())
+    assert flow_run["state_type"] == "COMPLETED", output[-6000:]
+    assert flow_run["work_pool_name"] == "har-process"
+    assert "Running stage 'synth'" in output  # the worker's subprocess ran the stage
+    assert sorted((repo / "data/synthetic").rglob("*.mp4")), output[-6000:]
