@@ -1,21 +1,27 @@
 """params.yaml sections as frozen dataclasses.
 
 Only entry points (``components.stages``) read params.yaml; everything below them
-takes the dataclasses built here.
+takes the dataclasses built here. pydantic checks the types; the dataclasses stay plain
+(their ``__post_init__`` checks run as usual) so nothing below this module imports it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 from components.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T")
 
@@ -48,85 +54,129 @@ def section(params: Mapping[str, Any], name: str, source: str | Path = DEFAULT_P
     return dict(value)
 
 
-def _coerce(value: Any, annotation: Any, where: str, source: str | Path) -> Any:
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if annotation is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, where, source)
-            except ConfigError as exc:
-                errors.append(exc.reason)
-        raise ConfigError(source, f"{where}: {value!r} fits none of {annotation}")
-    if origin is typing.Literal:
-        if value not in args:
-            raise ConfigError(source, f"{where}: {value!r} is not one of {list(args)}")
-        return value
-    if origin in (tuple, list):
-        if not isinstance(value, list | tuple):
-            raise ConfigError(source, f"{where}: expected a list, got {value!r}")
-        item_type = args[0] if args else Any
-        items = [_coerce(v, item_type, f"{where}[{i}]", source) for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
-    if origin is dict or annotation is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(source, f"{where}: expected a mapping, got {value!r}")
-        return dict(value)
-    if dataclasses.is_dataclass(annotation):
-        if not isinstance(value, Mapping):
-            raise ConfigError(source, f"{where}: expected a mapping, got {value!r}")
-        return from_mapping(annotation, value, source=source, where=where)
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(source, f"{where}: expected true or false, got {value!r}")
-        return value
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(source, f"{where}: expected an integer, got {value!r}")
-        return value
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(source, f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise ConfigError(source, f"{where}: expected a string, got {value!r}")
-        return value
-    if annotation is Path:
-        return Path(value)
-    return value
+@functools.cache
+def _validator(cls: type) -> type[BaseModel]:
+    """A one-field pydantic model holding ``cls``, built once per class (2-80 ms)."""
+    from pydantic import ConfigDict, create_model  # ~0.1-0.3 s: only stages that read params
+
+    # Strict: `epochs: "3"`, `amp: 1` or `lr: true` in params.yaml are mistakes, not values to
+    # convert; extra="forbid" refuses unknown keys at every level (nested stdlib dataclasses
+    # take the config of the model that holds them).
+    strict = ConfigDict(strict=True, extra="forbid")
+    return create_model(f"{cls.__name__}Params", __config__=strict, value=(cls, ...))
+
+
+# pydantic's JSON words for the YAML ones
+_YAML_WORDS = {"a valid array": "a list", "an object": "a mapping"}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Path):  # command-line flags hand over paths
+        return str(value)
+    raise TypeError(f"{value!r} is not plain YAML data")
+
+
+def _union_members(annotation: Any) -> tuple[Any, ...] | None:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return tuple(a for a in typing.get_args(annotation) if a is not type(None))
+    return None
+
+
+def _locate(cls: type, loc: tuple[Any, ...]) -> tuple[str, Any]:
+    """The params path of an error location (``augment.rain_density[1]``) and the annotation
+    that holds its last part (the dataclass of an unknown key).
+
+    pydantic's locations also name the member of a union being tried (``'bool'``); those
+    are dropped.
+    """
+    path, annotation, holder = "", cls, None
+    parts = list(loc)
+    while parts:
+        members = _union_members(annotation)
+        if members is not None and len(members) > 1:  # pydantic names the member tried
+            parts.pop(0)
+            annotation = Any
+            continue
+        if members:  # X | None: no member name in the location
+            annotation = members[0]
+        part = parts.pop(0)
+        holder = annotation
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if dataclasses.is_dataclass(annotation) and isinstance(part, str):
+            annotation = typing.get_type_hints(annotation).get(part, Any)
+        elif origin is list and args:
+            annotation = args[0]
+        elif origin is tuple and args:
+            variadic = len(args) == 2 and args[1] is Ellipsis
+            annotation = args[0] if variadic else dict(enumerate(args)).get(part, Any)
+        elif origin is dict and len(args) == 2:
+            annotation = args[1]
+        else:
+            annotation = Any
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path.lstrip("."), holder
+
+
+def _reason(cls: type, exc: ValidationError, where: str) -> str:
+    """One message for all of ``exc``'s errors, each naming its params.yaml key."""
+    prefix = f"{where}." if where else ""
+    unknown: dict[str, tuple[list[str], Any]] = {}
+    expected: dict[str, tuple[list[str], Any]] = {}  # key: (alternatives, value given)
+    other: dict[str, list[str]] = {}
+    for error in exc.errors():
+        path, holder = _locate(cls, error["loc"][1:])  # [0] is the wrapper's field
+        key = (f"{prefix}{path}" if path else where) or cls.__name__
+        message = error["msg"]
+        if error["type"] == "unexpected_keyword_argument":
+            unknown.setdefault(key.rpartition(".")[0], ([], holder))[0].append(key)
+        elif error["type"] in ("value_error", "assertion_error"):  # the dataclass's own checks
+            other.setdefault(key, []).append(str(error.get("ctx", {}).get("error", message)))
+        elif error["type"] == "missing":
+            other.setdefault(key, []).append("required")
+        elif message.startswith("Input should be "):
+            entry = expected.setdefault(key, ([], error["input"]))
+            wanted = message.removeprefix("Input should be ")
+            entry[0].append(_YAML_WORDS.get(wanted, wanted))
+        else:
+            other.setdefault(key, []).append(f"{message} (got {error['input']!r})")
+    reasons = [
+        f"unknown parameter(s) {', '.join(keys)}; known: "
+        f"{', '.join(sorted(f.name for f in dataclasses.fields(holder)))}"
+        for keys, holder in unknown.values()
+    ]
+    reasons += [f"{key}: expected {' or '.join(alternatives)}, got {value!r}"
+                for key, (alternatives, value) in expected.items()]
+    reasons += [f"{key}: {'; '.join(messages)}" for key, messages in other.items()]
+    return "; ".join(reasons)
 
 
 def from_mapping(
     cls: type[T], mapping: Mapping[str, Any], source: str | Path = DEFAULT_PARAMS, where: str = ""
 ) -> T:
-    """Build dataclass ``cls`` from ``mapping``, checking names and types.
+    """Build dataclass ``cls`` from ``mapping``, checking names and types (pydantic, strict).
 
     Unknown keys are refused (a typo in params.yaml should not silently fall back
-    to a default); missing keys take the dataclass default.
+    to a default); missing keys take the dataclass default; ints are accepted for floats,
+    lists for tuples and strings for paths, nothing else is converted. Every error names
+    its key (``where`` + the dotted path: ``train_teacher.augment.flip``).
+
+    Raises:
+        ConfigError: naming ``source`` and each key at fault.
     """
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    hints = typing.get_type_hints(cls)
-    unknown = sorted(set(mapping) - set(fields))
-    prefix = f"{where}." if where else ""
-    if unknown:
-        raise ConfigError(
-            source, f"unknown parameter(s) {', '.join(prefix + u for u in unknown)}; "
-            f"known: {', '.join(sorted(fields))}"
-        )
-    kwargs = {
-        name: _coerce(value, hints[name], prefix + name, source) for name, value in mapping.items()
-    }
+    from pydantic import ValidationError
+
+    # JSON mode: in pydantic's strict Python mode a dataclass field only takes an instance
+    # and a tuple field only a tuple; its strict JSON rules are YAML's data model (the one
+    # loss: a mapping's non-string keys become strings, as in JSON).
     try:
-        return cls(**kwargs)
+        document = json.dumps({"value": dict(mapping)}, default=_json_default)
     except (TypeError, ValueError) as exc:
+        raise ConfigError(source, f"{where or cls.__name__}: {exc}") from exc
+    try:
+        return _validator(cls).model_validate_json(document).value  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        raise ConfigError(source, _reason(cls, exc, where)) from exc
+    except TypeError as exc:  # raised by a dataclass's __post_init__; pydantic lets it through
         raise ConfigError(source, f"{where or cls.__name__}: {exc}") from exc
 
 
