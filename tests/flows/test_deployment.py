@@ -40,7 +40,11 @@ def test_deployment_run_completes_the_whole_pipeline(deployed_run) -> None:
     from mlflow.tracking import MlflowClient
 
     repo, artifact = deployed_run
-    assert "probe: decode" in (repo / "params.yaml").read_text()  # typed overrides applied
+    # The typed override held for the run (dvc.lock); params.yaml came back as it was.
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    assert lock["stages"]["ingest"]["params"]["params.yaml"]["ingest"]["probe"] == "decode"
+    assert "probe: decode" not in (repo / "params.yaml").read_text()
+    assert "`ingest.probe` = `'decode'`" in artifact["data"]
     info = json.loads((repo / "data/ingest/dataset.json").read_text())
     assert info["usable"] == 12
 
@@ -78,7 +82,11 @@ def test_repro_redoes_nothing_then_only_what_a_student_change_touches(deployed_r
     repo, _ = deployed_run
     again = dvc(repo, "repro")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert _ran(again.stdout) == set(), again.stdout
+    # The run's ingest.probe override is gone from params.yaml: ingest alone re-runs
+    # (its outputs come out identical, so nothing after it does), then nothing.
+    assert _ran(again.stdout) == {"ingest"}, again.stdout
+    quiet = dvc(repo, "repro")
+    assert quiet.returncode == 0 and _ran(quiet.stdout) == set(), quiet.stdout
 
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train_student"]["lr"] = 5.0e-4
