@@ -5,6 +5,10 @@ when that runs out it raises an ``MlflowException`` with error code
 ``TEMPORARILY_UNAVAILABLE`` wrapping ``sqlalchemy.exc.OperationalError``. Those errors,
 and only those, are worth retrying: everything else (bad keys, immutable params) fails
 the same way every time and is raised at once.
+
+Kept rather than tenacity (issue 12.10): tenacity is not installed, and the loop below is
+the whole of what is needed (tenacity would still need a custom wait for the +-25 %
+multiplicative jitter and a custom log hook for the message).
 """
 
 from __future__ import annotations
