@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from components._console import quiet_libraries, set_verbose, verbose
 from components._lifetime import stop_with_parent, terminate_as_interrupt, under_dvc
 from components.errors import HarError
 
@@ -45,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="har", description="har-pipeline: action recognition in any light."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show everything: debug logging, and Ray's and MLflow's own "
+                        "output (by default: progress, one line per epoch, warnings)")
     parser.add_argument("--version", action="version", version=f"har {_version()}")
     sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     for name, module_name, help_text in STAGES:
@@ -61,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_verbose(args.verbose or verbose())
+    quiet_libraries()
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose() else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )

@@ -15,7 +15,10 @@ calls::
     TorchTrainer.fit()      ScalingConfig(num_workers, use_gpu), RunConfig(name,
                             storage_path, FailureConfig(max_failures)); the workers
                             run components.training.loop; EpochMetricsLogger logs
-                            each epoch after its checkpoint is registered
+                            each epoch after its checkpoint is registered; rank 0's
+                            progress is drawn on the driver's terminal
+                            (components.training.progress), while Ray's own worker
+                            output is forwarded only with ``har -v``
     finish                  final checkpoint -> models/<job>/model.pt, metrics and
                             plots for DVC, figures and checkpoint to MLflow, model
                             logged as an MLflow pyfunc video model (video paths in,
@@ -36,17 +39,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import logging
 import os
 import shutil
+import sys
 import time
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components._atomic import write_text_atomic
+from components._console import verbose
 from components._hashing import file_sha256
 from components._lifetime import terminate_as_interrupt
 from components.data.manifest import dataset_labels
@@ -439,13 +446,37 @@ def ensure_ray(num_cpus: int | None = None) -> None:
 
     if ray.is_initialized():
         return
+    # Quiet by default (components._console): the workers' and Ray's own actors'
+    # output (Train's INFO lines, core_worker errors about Ray's internal actors,
+    # the PlacementGroupCleaner's traceback) stays in Ray's session logs; training
+    # progress reaches the terminal through components.training.progress instead.
+    loud = verbose()
+    quiet = {"log_to_driver": loud, "logging_level": logging.INFO if loud else logging.WARNING}
     address = os.environ.get("RAY_ADDRESS", "").strip()
     if address:
-        ray.init(address=address)
+        ray.init(address=address, **quiet)
     else:
-        ray.init(address="local", num_cpus=num_cpus or os.cpu_count())
+        if not loud:
+            _hide_token_notice()
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **quiet)
     # ray.init makes SIGTERM a sys.exit(15) (runs ending FAILED): keep it an interrupt.
     terminate_as_interrupt()
+
+
+class _TokenNotice(logging.Filter):
+    """Drops Ray's notice that a new local cluster uses token authentication (its
+    default, and nothing to act on); a warning that authentication is off stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Token authentication is enabled" not in record.getMessage()
+
+
+def _hide_token_notice() -> None:
+    # Setting RAY_AUTH_MODE=token to silence it instead leaves the driver without a
+    # token for its own GCS (seen with Ray 2.60: "InvalidAuthToken", forever).
+    logger = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    if not any(isinstance(f, _TokenNotice) for f in logger.filters):
+        logger.addFilter(_TokenNotice())
 
 
 def cluster_cpus() -> int:
@@ -511,9 +542,12 @@ def fit(prepared: Prepared, callbacks: Sequence[Any] = ()) -> Any:
     threads = prepared.plan.threads
     resources = {"CPU": threads, **({"GPU": 1} if use_gpu else {})}
     env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    # A Tune trial draws no progress: Tune's own status is the sweep's display.
+    display = _progress_display(prepared) if prepared.request.trial is None else None
     trainer = TorchTrainer(
         train_loop_per_worker,
-        train_loop_config={"plan": prepared.plan},
+        train_loop_config={"plan": prepared.plan,
+                           "progress": display.sender() if display is not None else None},
         scaling_config=ScalingConfig(num_workers=settings.num_workers, use_gpu=use_gpu,
                                      resources_per_worker=resources),
         run_config=RunConfig(
@@ -530,11 +564,24 @@ def fit(prepared: Prepared, callbacks: Sequence[Any] = ()) -> Any:
              settings.num_workers, threads, " + 1 GPU" if use_gpu else "",
              prepared.run_name, prepared.storage_path)
     try:
-        return trainer.fit()
+        with display if display is not None else contextlib.nullcontext():
+            return trainer.fit()
     except ray.train.TrainingFailedError as error:
         raise TrainingError(f"training {prepared.run_name} failed after "
                             f"{settings.max_failures} restart(s): {_failure_message(error)}"
                             f"{_placement_hint(error)}") from error
+
+
+def _progress_display(prepared: Prepared) -> Any:
+    """The driver's progress display of a run (None if it cannot start: no bar
+    is worth failing a run for)."""
+    from components.training.progress import Display
+
+    try:
+        return Display(prepared.plan.config.epochs, prefix=prepared.plan.eval_prefix)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("no progress display: %s", exc)
+        return None
 
 
 # --------------------------------------------------------------------------- finishing
@@ -622,7 +669,8 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
         if written is None:
             written = Path(tmp) / job
             out.write_model(written, state["model"], _model_info(prepared))
-        version = log_video_model({"model": written}, registered_model_name=name)
+        with _registry_notices_hidden():
+            version = log_video_model({"model": written}, registered_model_name=name)
     _describe_version(prepared, name, str(version.version), top1)
     metric = "test/top1"
     decision = promote_if_better(name, version.version, metric_name=metric, metric_value=top1,
@@ -631,6 +679,27 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
     log.info("%s v%s: %s (%s)", name, version.version,
              "promoted to champion" if decision.promoted else "champion kept", decision.reason)
     return str(version.version), decision
+
+
+#: How MLflow's own registry notices begin (printed, not logged; the stage logs the
+#: outcome itself, with the champion decision).
+_REGISTRY_NOTICES = ("Successfully registered model ", "Registered model ", "Created version ")
+
+
+@contextlib.contextmanager
+def _registry_notices_hidden() -> Iterator[None]:
+    """Hold back MLflow's registry notices (unless verbose); whatever else it writes
+    to stderr meanwhile is written after the block."""
+    if verbose():
+        yield
+        return
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(held):
+            yield
+    finally:
+        sys.stderr.write("".join(line for line in held.getvalue().splitlines(keepends=True)
+                                 if not line.startswith(_REGISTRY_NOTICES)))
 
 
 def registered_name(request: TrainRequest) -> str:
@@ -817,7 +886,7 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
     else:
         total_cpus = os.cpu_count() or 1
     prepared = prepare_training(request, total_cpus=total_cpus)
-    log.info("%s: inputs checked, plan ready (%.1f s)", prepared.run_name, time.time() - started)
+    log.debug("%s: inputs checked, plan ready (%.1f s)", prepared.run_name, time.time() - started)
     if request.trial is None:
         from components.tracking import setup_tracking
 
@@ -862,8 +931,12 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
                                run_id=run.run_id)
                 from components.tracking.provenance import log_manifest_input
 
-                log_manifest_input(prepared.data.files["manifest"], name=prepared.labels["key"],
-                                   run_id=run.run_id)
+                with warnings.catch_warnings():
+                    if not verbose():  # MLflow's hint on the manifest's integer columns
+                        warnings.filterwarnings("ignore", message=".*integer column",
+                                                category=UserWarning)
+                    log_manifest_input(prepared.data.files["manifest"],
+                                       name=prepared.labels["key"], run_id=run.run_id)
             if resumed_from and run_dir is not None:
                 from components.training.reporting import reconcile_history
 
@@ -874,7 +947,7 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
             from components.training.reporting import EpochMetricsLogger
 
             result = fit(prepared, [EpochMetricsLogger(run.run_id, uri), *callbacks])
-            log.info("%s: TorchTrainer.fit took %.1f s", prepared.run_name,
+            log.debug("%s: TorchTrainer.fit took %.1f s", prepared.run_name,
                      time.time() - fit_started)
             metrics = dict(result.metrics or {})
             if ABORT_KEY in metrics:
@@ -895,7 +968,7 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
                 write_run_state(run_dir, {**state, "completed": True})
                 if request.settings.prune_checkpoints:
                     freed = prune_checkpoints(run_dir)
-                    log.info("%s: removed its %d epoch checkpoint(s) (%.0f MB); the model "
+                    log.debug("%s: removed its %d epoch checkpoint(s) (%.0f MB); the model "
                              "is in its outputs and the registry", prepared.run_name,
                              freed[0], freed[1] / 1e6)
     log.info("%s finished in %.0f s: epoch %d selected (validation top-1 %.3f), test top-1 "

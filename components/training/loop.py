@@ -50,6 +50,7 @@ from components.training.epoch import (
 )
 from components.training.losses import NonFiniteLossError
 from components.training.metrics import Predictions, summarize
+from components.training.progress import Counted, Sender
 from components.training.session import (
     ABORT_KEY,
     Session,
@@ -104,10 +105,11 @@ def _score(session: Session, loader: Any, prefix: str, world: int) -> tuple[dict
 
 def run_epoch(
     session: Session, model: torch.nn.Module, train_loader: Any, eval_loader: Any, *,
-    epoch: int, rank: int, world: int,
+    epoch: int, rank: int, world: int, progress: Sender | None = None,
 ) -> tuple[dict[str, float], Any]:
     """Train, recalibrate BatchNorm and validate one epoch; returns (metrics record,
-    validation confusion matrix or None without validation)."""
+    validation confusion matrix or None without validation). ``progress``: where
+    rank 0 sends its batch count (the driver's progress bar), or None."""
     plan, cfg = session.plan, session.plan.config
     session.train_set.set_epoch(epoch)
     sampler = getattr(train_loader, "sampler", None)
@@ -116,8 +118,10 @@ def run_epoch(
     started = time.time()
     lr = session.optimizer.param_groups[0]["lr"]
     generator = torch.Generator().manual_seed(plan.settings.seed * 1_000_003 + epoch * 101 + rank)
+    batches = train_loader if progress is None or rank != 0 \
+        else Counted(train_loader, progress, epoch)
     stats = train_one_epoch(
-        model, train_loader, session.optimizer, session.task, epoch=epoch,
+        model, batches, session.optimizer, session.task, epoch=epoch,
         device=session.device, steps_before=session.steps, scaler=session.scaler,
         amp=plan.settings.amp, grad_clip=cfg.grad_clip, label_smoothing=cfg.label_smoothing,
         augment=cfg.augment, generator=generator, scheduler=session.scheduler,
@@ -171,6 +175,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     import ray.train.torch
 
     plan: WorkerPlan = config["plan"]
+    progress: Sender | None = config.get("progress")
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     torch.set_num_threads(max(1, plan.threads))
@@ -208,7 +213,8 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     for epoch in range(session.epoch + 1, plan.config.epochs + 1):
         try:
             record, confusion = run_epoch(session, model, train_loader, eval_loader,
-                                          epoch=epoch, rank=rank, world=world)
+                                          epoch=epoch, rank=rank, world=world,
+                                          progress=progress)
         except NonFiniteLossError as error:
             messages = [m for m in _gather(str(error) if error.local else None, world) if m]
             last = checkpoint_dir_name(epoch - 1) if epoch > 1 else "none (first epoch)"
@@ -217,6 +223,8 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                                          f"last good checkpoint: {last}"})
             return
         stop = session.end_epoch(epoch, record)
+        if progress is not None and rank == 0:
+            progress.send("end", epoch, dict(record))
         if stop:
             finish_training(session, test_loader, world)
         rng_states = _gather(capture_rng_state(), world)

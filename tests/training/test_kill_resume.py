@@ -4,6 +4,10 @@ The real stage runs in a subprocess (its own local Ray, 2 DDP workers). Once Ray
 has registered the epoch-1 checkpoint, the whole process group is killed with
 SIGKILL; the same command then continues from that checkpoint, logs into the same
 MLflow run, and every epoch's metrics appear exactly once.
+
+The two runs also check the terminal: the first, ``har -v``, shows Ray's own
+output; the second, by default, only the stage's lines: one per epoch, no
+library chatter, no ANSI codes (its stderr is a pipe, as under Prefect).
 """
 
 from __future__ import annotations
@@ -26,19 +30,16 @@ from training._data import TinyDataset
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 RUNNER = """\
-import argparse, logging, sys
-from components.errors import HarError
-from components.stages import train
-parser = argparse.ArgumentParser()
-train.configure(parser)
-args = parser.parse_args(sys.argv[1:])
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-try:
-    sys.exit(train.run(args))
-except HarError as exc:
-    print(f"har train: error: {exc}", file=sys.stderr)
-    sys.exit(2)
+import sys
+from components.cli import main
+sys.exit(main(sys.argv[1:]))
 """
+
+#: What a default run's stderr must not show: library tracebacks and internals.
+NOISE = ("Traceback", "PlacementGroupCleaner", "TrainingReport(", "core_worker",
+         "git add", "Token authentication", "\x1b[")
+#: Lines a default run's stderr may have: the stage's few INFO lines, one per epoch.
+MAX_QUIET_LINES = 10
 
 PARAMS = {
     "train": {"num_workers": 2, "cpus_per_worker": 1, "storage_path": "ray", "max_failures": 0,
@@ -65,14 +66,16 @@ def test_killed_job_resumes_from_epoch_one_and_logs_each_epoch_once(
     (root / "params.yaml").write_text(yaml.safe_dump(PARAMS))
     runner = tmp_path / "run_train.py"
     runner.write_text(RUNNER)
-    command = [sys.executable, str(runner), "--job", "teacher", "--ingest", "data/ingest",
-               "--represent", "data/represent"]
+    command = [sys.executable, str(runner), "train", "--job", "teacher", "--ingest",
+               "data/ingest", "--represent", "data/represent"]
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_store, "OMP_NUM_THREADS": "1"}
-    env.pop("RAY_ADDRESS", None)
+    for name in ("RAY_ADDRESS", "HAR_VERBOSE", "RAY_COLOR_PREFIX", "MLFLOW_LOGGING_LEVEL"):
+        env.pop(name, None)
     log_path = tmp_path / "first.log"
     with log_path.open("w") as log:
-        first = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        verbose = [command[0], command[1], "-v", *command[2:]]
+        first = subprocess.Popen(verbose, cwd=root, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 600
         try:
             while _latest_epoch(root / "ray") < 1:
@@ -84,12 +87,21 @@ def test_killed_job_resumes_from_epoch_one_and_logs_each_epoch_once(
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(timeout=60)
     assert _latest_epoch(root / "ray") == 1, "killed too late: epoch 2 had finished"
+    loud = log_path.read_text()
+    assert "Started a local Ray instance" in loud  # Ray's INFO lines, with -v
+    assert "(RayTrainWorker" in loud or "(TrainController" in loud, loud[-3000:]
 
     second = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
                             timeout=900)
     assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
     summary = json.loads(second.stdout.strip().splitlines()[-1])
     assert summary["resumed_after_epoch"] == 1
+    quiet = second.stderr
+    assert not [word for word in NOISE if word in quiet], quiet
+    assert len(quiet.splitlines()) <= MAX_QUIET_LINES, quiet
+    epoch_lines = [line for line in quiet.splitlines() if line.startswith("epoch ")]
+    assert [line.split("  ")[0] for line in epoch_lines] == ["epoch 2/3", "epoch 3/3"], quiet
+    assert all("train loss" in line and "val top-1" in line for line in epoch_lines), quiet
 
     # Every epoch once in the history, epoch 1 from before the kill, 2 and 3 after it.
     run_dir = next((root / "ray").glob("teacher-*"))
