@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,11 +49,37 @@ def stage_config(
     return from_mapping(cls, merged, source=params_path, where=name)
 
 
+#: Seconds between plain progress lines when stderr is not a terminal.
+PLAIN_EVERY_S = 30.0
+
+
 def progress(iterable: Iterable[T], total: int | None = None, desc: str = "") -> Iterable[T]:
-    """A tqdm progress bar on stderr (plain periodic lines when not a terminal)."""
+    """A tqdm progress bar on stderr when it is a terminal; otherwise (a Prefect
+    flow-run log, CI, a file) plain ``desc: n/total videos`` lines, at most one per
+    :data:`PLAIN_EVERY_S` seconds and one at the end: no carriage returns, no ANSI."""
+    from components._console import is_terminal
+
+    if not is_terminal():
+        return _plain_progress(iterable, total, desc)
     from tqdm import tqdm
 
-    return tqdm(
-        iterable, total=total, desc=desc, unit="video", file=sys.stderr,
-        mininterval=0.5 if sys.stderr.isatty() else 5.0, dynamic_ncols=True,
-    )
+    return tqdm(iterable, total=total, desc=desc, unit="video", file=sys.stderr,
+                mininterval=0.5, dynamic_ncols=True)
+
+
+def _plain_progress(iterable: Iterable[T], total: int | None, desc: str) -> Iterator[T]:
+    started = last = time.monotonic()
+    done = 0
+    of = f"/{total}" if total is not None else ""
+
+    def line() -> None:
+        print(f"{desc or 'progress'}: {done}{of} videos ({time.monotonic() - started:.0f} s)",
+              file=sys.stderr, flush=True)
+
+    for item in iterable:
+        yield item
+        done += 1
+        if time.monotonic() - last >= PLAIN_EVERY_S:
+            last = time.monotonic()
+            line()
+    line()
