@@ -50,6 +50,7 @@ from typing import Any
 import yaml
 
 from components._atomic import write_text_atomic
+from components._console import verbose
 from components.training.config import (
     DataPaths,
     StudentConfig,
@@ -312,7 +313,9 @@ def run_sweep(
                                                      max_concurrent=concurrency),
                 ),
                 run_config=tune.RunConfig(name=name, storage_path=storage,
-                                          callbacks=[ReleaseOrphanedGroups()]),
+                                          callbacks=[ReleaseOrphanedGroups()],
+                                          # Tune's status table; with -v its results too.
+                                          verbose=2 if verbose() else 1),
             )
             if experiment_dir is not None:
                 _write_record(experiment_dir, sweep.run_id, finished=False)
