@@ -6,9 +6,10 @@ when that runs out it raises an ``MlflowException`` with error code
 and only those, are worth retrying: everything else (bad keys, immutable params) fails
 the same way every time and is raised at once.
 
-Kept rather than tenacity (issue 12.10): tenacity is not installed, and the loop below is
-the whole of what is needed (tenacity would still need a custom wait for the +-25 %
-multiplicative jitter and a custom log hook for the message).
+The retrying itself is tenacity's (stop after N attempts, re-raise the last error,
+log before each sleep); only the wait is ours: capped exponential backoff with +-25 %
+multiplicative jitter, so that concurrent Tune trials writing one SQLite store do not
+retry in lockstep.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import random
 import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 _T = TypeVar("_T")
 _LOG = logging.getLogger(__name__)
@@ -84,21 +87,18 @@ def retry_transient(
     """
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
-    for attempt in range(1, attempts + 1):
-        try:
-            return fn()
-        except Exception as exc:
-            if attempt == attempts or not retry_if(exc):
-                raise
-            delay = min(max_delay_s, base_delay_s * 2 ** (attempt - 1))
-            delay *= random.uniform(0.75, 1.25)
-            _LOG.warning(
-                "%s failed transiently (attempt %d/%d: %s); retrying in %.2f s",
-                what,
-                attempt,
-                attempts,
-                exc,
-                delay,
-            )
-            sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def wait(state: RetryCallState) -> float:
+        nominal = min(max_delay_s, base_delay_s * 2 ** (state.attempt_number - 1))
+        return nominal * random.uniform(0.75, 1.25)
+
+    def log_retry(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        _LOG.warning("%s failed transiently (attempt %d/%d: %s); retrying in %.2f s",
+                     what, state.attempt_number, attempts, error, delay)
+
+    retrying = Retrying(stop=stop_after_attempt(attempts), wait=wait,
+                        retry=retry_if_exception(retry_if), before_sleep=log_retry,
+                        sleep=sleep, reraise=True)
+    return retrying(fn)
