@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export OMP_NUM_THREADS ?= 1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup demo test test-fast bench lint clean-demo
+.PHONY: setup demo test test-fast bench lint clean-demo compare
 
 setup: $(STAMP)
 
@@ -40,6 +40,12 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check components flows tests bench
+
+# Experiments side by side in 120 columns: each model's test top-1 (metrics/eval.json),
+# then the parameters that differ; columns equal in every row are left out.
+# `dvc exp show --only-changed` has the rest (mean class accuracy, each job's file).
+compare: $(STAMP)
+	dvc exp show --no-pager --only-changed --drop 'Created|metrics/|.*\.(mean_class_acc|top5|videos)$$'
 
 # Everything a demo run leaves (models, runs, checkpoints, DVC's cache); the next
 # `make demo` starts from scratch. Keeps .venv and the committed files.

@@ -26,6 +26,7 @@ to a Prefect artifact. Run it with ``har ablate`` or in-process::
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ from components.ablation.experiments import (
     CellFailed,
     ExperimentRun,
     git_head,
+    read_at,
     recorded_links,
     run_experiment,
 )
@@ -91,6 +93,13 @@ def _links(repo: str, run: ExperimentRun, rows: list[str], tracking_uri: str
     return links, evaluate_link
 
 
+def _dataset_info(repo: str, run: ExperimentRun) -> dict[str, Any]:
+    """The experiment's ``data/ingest/dataset.json``: an output, not a DVC metric, so
+    read from its commit (``dvc exp show`` has it only for experiments made before)."""
+    text = read_at(repo, DATASET_METRICS, run.rev)
+    return dict(json.loads(text)) if text else run.metrics(DATASET_METRICS)
+
+
 @task(name="ablation-cell", task_run_name="{cell}", retries=0, cache_policy=NO_CACHE)
 def run_cell(cell: str, experiment: str, set_args: list[str], repo: str,
              tracking_uri: str, targets: list[str] | None = None) -> CellResult:
@@ -108,7 +117,7 @@ def run_cell(cell: str, experiment: str, set_args: list[str], repo: str,
     links, evaluate_link = _links(repo, run, list(metrics), tracking_uri)
     return CellResult(name=cell, experiment=experiment, metrics=metrics, run_links=links,
                       evaluate_link=evaluate_link, exp_rev=run.rev,
-                      dataset=dataset_key(run.metrics(DATASET_METRICS)),
+                      dataset=dataset_key(_dataset_info(repo, run)),
                       stages_run=run.stages_run, seconds=run.seconds)
 
 
