@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.data.formats import VIDEO_EXTENSIONS, DatasetSplit, SplitEntry, is_safe_relative
+from components.data.lighting import video_luma
 from components.data.manifest import ManifestRow, QuarantineRow
 from components.data.video import ProbeDepth, VideoError, VideoInfo, probe
 
@@ -44,14 +45,18 @@ def resolve_inside(root: Path, relpath: str) -> Path | None:
 REFUSED_OUTSIDE = "refused: path points outside the dataset root"
 
 
-def _probe_entry(root: Path, entry: SplitEntry, depth: ProbeDepth) -> VideoInfo | str:
+def _probe_entry(root: Path, entry: SplitEntry, depth: ProbeDepth,
+                 luminance: bool) -> tuple[VideoInfo, float | None] | str:
+    """The video's info and mean luma (None: not measured or nothing decoded), or why
+    it is unusable."""
     path = resolve_inside(root, entry.path)
     if path is None:
         return REFUSED_OUTSIDE
     try:
-        return probe(path, depth=depth)
+        info = probe(path, depth=depth)
     except VideoError as exc:
         return exc.reason
+    return info, video_luma(path, info.num_frames) if luminance else None
 
 
 def count_unlisted(root: Path, listed: Iterable[str]) -> int:
@@ -73,14 +78,18 @@ def ingest_split(
     depth: ProbeDepth = "packets",
     workers: int = 2,
     progress: ProgressWrapper | None = None,
+    luminance: bool = True,
 ) -> IngestResult:
     """Probe every entry of ``split`` (in parallel threads; PyAV releases the GIL
     while demuxing) and keep list order in the results, whatever the worker count.
+
+    With ``luminance``, each usable video's mean luma is measured on a few decoded
+    frames (``components.data.lighting.video_luma``) for the manifest.
     """
     entries = split.entries
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results: Iterable[VideoInfo | str] = pool.map(
-            lambda e: _probe_entry(root, e, depth), entries
+        results: Iterable[tuple[VideoInfo, float | None] | str] = pool.map(
+            lambda e: _probe_entry(root, e, depth, luminance), entries
         )
         if progress is not None:
             results = progress(iter(results), len(entries))  # type: ignore[assignment]
@@ -91,19 +100,21 @@ def ingest_split(
         if isinstance(outcome, str):
             quarantined.append(QuarantineRow(entry.path, outcome))
             continue
+        info, luma = outcome
         rows.append(
             ManifestRow(
                 path=entry.path,
                 label=entry.label,
                 label_index=entry.label_index,
                 split=entry.split,
-                num_frames=outcome.num_frames,
-                fps=outcome.fps,
-                width=outcome.width,
-                height=outcome.height,
-                duration_s=outcome.duration_s,
-                codec=outcome.codec,
-                pix_fmt=outcome.pix_fmt,
+                num_frames=info.num_frames,
+                fps=info.fps,
+                width=info.width,
+                height=info.height,
+                duration_s=info.duration_s,
+                codec=info.codec,
+                pix_fmt=info.pix_fmt,
+                luminance=None if luma is None else round(luma, 4),
             )
         )
     unlisted = count_unlisted(root, (e.path for e in entries))

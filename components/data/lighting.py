@@ -18,6 +18,10 @@ Measurement (pure NumPy on decoded uint8 RGB frames):
 
 A dataset's lighting is the majority over its sampled videos (ties: dark, then
 infrared: the lightings that change the luminous input's behaviour most).
+
+Ingest also records every usable video's own mean luma (:func:`video_luma`, the
+manifest's ``luminance`` column), which the evaluation buckets into dark / dim /
+bright (``evaluate.lighting_buckets``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,12 @@ DARK_LUMA = 0.12
 #: single-channel.
 GRAY_CHROMA = 0.05
 _VOTE_ORDER = ("dark", "infrared", "daylight")
+#: Frames decoded per video for its own luma at ingest, spread over at most its first
+#: :data:`LUMA_WINDOW` frames: the cost stays bounded on long videos (UCF-101 clips
+#: run to hundreds of frames), and a 32 x 32 picture is plenty for a mean.
+LUMA_FRAMES = 4
+LUMA_WINDOW = 64
+_BT601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ def classify_frames(frames_rgb: np.ndarray) -> LightingEstimate:
     if frames_rgb.ndim != 4 or frames_rgb.shape[-1] != 3 or frames_rgb.size == 0:
         raise ValueError(f"expected uint8 frames (T, H, W, 3), got {frames_rgb.shape}")
     rgb = frames_rgb.astype(np.float32) / 255.0
-    luma = float((rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).mean())
+    luma = float((rgb @ _BT601).mean())
     difference = float((np.abs(rgb[..., 0] - rgb[..., 1])
                         + np.abs(rgb[..., 1] - rgb[..., 2])).mean())
     chroma = difference / max(luma, 1.0 / 255.0)
@@ -109,6 +119,24 @@ def measure_lighting(paths: Sequence[Path], *, sample: int = 12, frames: int = 4
         if len(result.frames):
             estimates.append(classify_frames(result.frames))
     return combine(estimates) if estimates else None
+
+
+def video_luma(path: Path, num_frames: int, *, frames: int = LUMA_FRAMES,
+               window: int = LUMA_WINDOW, size: tuple[int, int] = (32, 32)) -> float | None:
+    """Mean BT.601 luma (0..1) of one video: ``frames`` frames evenly spread over its
+    first ``min(num_frames, window)`` frames, decoded at ``size``; None when none decodes.
+    """
+    from components.data.sampling import ClipSampling
+    from components.data.video import decode_frames
+
+    if num_frames < 1:
+        return None
+    result = decode_frames(path, size=size, sampling=ClipSampling("segments", clip_len=frames),
+                           num_frames_hint=min(num_frames, window))
+    if not len(result.frames):
+        return None
+    rgb = result.frames.astype(np.float32) / 255.0
+    return float((rgb @ _BT601).mean())
 
 
 def luminous_input(lighting: str) -> Literal["gamma", "flow"]:

@@ -3,7 +3,9 @@
 Files written by ``har ingest`` into its output folder:
 
 * ``manifest.csv``: ``MANIFEST_COLUMNS``, one row per usable video, paths
-  relative to the dataset root (POSIX separators);
+  relative to the dataset root (POSIX separators); ``luminance`` (the video's mean
+  BT.601 luma, 0..1, empty when not measured) is optional on reading: manifests
+  written before it existed still read, their videos' lighting bucket is unknown;
 * ``quarantine.csv``: ``path,reason`` for each listed video that cannot be used;
 * ``classes.txt``: ``<label_index> <name>`` per line, 0-based;
 * ``dataset.json``: the dataset root, format, split and counts.
@@ -45,9 +47,12 @@ class ManifestRow:
     duration_s: float
     codec: str
     pix_fmt: str
+    luminance: float | None = None
 
 
 MANIFEST_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ManifestRow))
+#: Columns a manifest may lack (written by an older ingest).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("luminance",)
 
 
 @dataclass(frozen=True)
@@ -102,16 +107,14 @@ def read_classes(path: Path) -> list[str]:
     return names
 
 
-_CASTS = {f.name: f.type for f in fields(ManifestRow)}
-
-
 def read_manifest(path: Path) -> list[ManifestRow]:
     """Read and validate ``manifest.csv``; a malformed row names the file and line."""
     if not path.is_file():
         raise InputError(path, "manifest not found (run `har ingest` first)")
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in MANIFEST_COLUMNS
+                   if c not in OPTIONAL_COLUMNS and c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(path, f"missing column(s) {', '.join(missing)}", line=1)
         rows = []
@@ -131,11 +134,16 @@ def read_manifest(path: Path) -> list[ManifestRow]:
                         duration_s=float(record["duration_s"]),
                         codec=record["codec"],
                         pix_fmt=record["pix_fmt"],
+                        luminance=_optional_float(record.get("luminance")),
                     )
                 )
             except (TypeError, ValueError) as exc:
                 raise InputError(path, f"malformed row: {exc}", line=lineno) from exc
     return rows
+
+
+def _optional_float(value: str | None) -> float | None:
+    return None if value is None or not value.strip() else float(value)
 
 
 def _split(value: str) -> Split:

@@ -39,7 +39,11 @@ class IngestConfig:
         lighting: ``daylight``, ``dark`` or ``infrared`` as declared by a dataset
             config, or ``auto``: measured from a sample of the usable videos
             (``components.data.lighting``). Recorded in ``dataset.json``; training
-            jobs with ``input: auto`` pick their luminous input from it.
+            jobs with ``input: auto`` pick their luminous input from it. Every
+            usable video's own mean luma goes into the manifest (``luminance``)
+            whatever this says: the evaluation's per-lighting breakdown reads it.
+        licence: the dataset's licence terms as its config states them (recorded in
+            ``dataset.json``; model cards quote it). Empty: not stated.
     """
 
     root: Path = Path("data/synthetic")
@@ -50,6 +54,7 @@ class IngestConfig:
     workers: int = 2
     seed: int = 0
     lighting: Literal["auto", "daylight", "dark", "infrared"] = "auto"
+    licence: str = ""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -134,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     write_dataset_info(out / DATASET_FILE, {
         "root": str(cfg.root), "format": cfg.format, "split": cfg.split,
         "list_files": [str(p) for p in split.list_files], **counts,
+        **({"licence": cfg.licence.strip()} if cfg.licence.strip() else {}),
         **_lighting(cfg, [cfg.root / row.path for row in result.rows]),
     })
     write_manifest(out / MANIFEST_FILE, result.rows)

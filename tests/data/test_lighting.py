@@ -13,6 +13,7 @@ from components.data.lighting import (
     combine,
     luminous_input,
     measure_lighting,
+    video_luma,
 )
 from components.data.synthetic import LIGHTINGS, SynthConfig, VideoSpec, render_video
 from components.data.video import write_video
@@ -29,6 +30,15 @@ def test_each_synthetic_lighting_is_recognised_through_the_codec(lighting: str,
         paths.append(path)
     measured = measure_lighting(paths, sample=3)
     assert measured is not None and measured.lighting == lighting and measured.videos == 3
+    luma = video_luma(paths[0], 8)
+    assert luma is not None and (luma < 0.05 if lighting == "dark" else luma > 0.15)
+
+
+def test_a_video_that_does_not_decode_has_no_luma(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video\n")
+    assert video_luma(bad, 8) is None
+    assert video_luma(bad, 0) is None
 
 
 def test_grey_dim_and_coloured_bright_frames() -> None:

@@ -21,10 +21,19 @@ ROW = ManifestRow("Rise/v_Rise_g01_c01.mp4", "Rise", 0, "test", 40, 20.0, 128, 9
 
 def test_manifest_round_trip(tmp_path: Path):
     rows = [ROW, ManifestRow("Fall/v.mp4", "Fall, the class", 1, "train", 3, 29.97, 2, 2, 0.1,
-                             "h264", "yuv420p")]
+                             "h264", "yuv420p", luminance=0.0213)]
     write_manifest(tmp_path / "m.csv", rows)
     assert read_manifest(tmp_path / "m.csv") == rows
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_a_manifest_written_before_the_luminance_column_still_reads(tmp_path: Path):
+    path = tmp_path / "m.csv"
+    write_manifest(path, [ROW])
+    header, row = path.read_text().splitlines()
+    assert header.endswith(",luminance") and row.endswith(",")  # None: an empty cell
+    path.write_text(header.removesuffix(",luminance") + "\n" + row.removesuffix(",") + "\n")
+    assert read_manifest(path) == [ROW]
 
 
 def test_malformed_manifest_row_names_file_and_line(tmp_path: Path):

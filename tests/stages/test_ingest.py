@@ -57,6 +57,8 @@ def test_ingest_quarantines_bad_videos_and_keeps_the_good(empty_params: Path,
     assert all(r.num_frames > 0 and r.width == 64 and r.height == 48 for r in rows)
     assert read_classes(out / "classes.txt") == list(DEFAULT_CLASSES)
     assert all(r.label == read_classes(out / "classes.txt")[r.label_index] for r in rows)
+    # Each video's own mean luma: the tiny set is dark (synthetic dark: 0.01-0.03).
+    assert all(r.luminance is not None and 0.0 < r.luminance < 0.06 for r in rows)
 
     with (out / "quarantine.csv").open() as handle:
         quarantined = {r["path"]: r["reason"] for r in csv.DictReader(handle)}
