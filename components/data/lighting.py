@@ -47,6 +47,8 @@ _VOTE_ORDER = ("dark", "infrared", "daylight")
 #: run to hundreds of frames), and a 32 x 32 picture is plenty for a mean.
 LUMA_FRAMES = 4
 LUMA_WINDOW = 64
+#: Lighting buckets of a video's mean luma, in table order (``unknown``: not measured).
+BUCKETS: tuple[str, ...] = ("dark", "dim", "bright", "unknown")
 _BT601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -137,6 +139,37 @@ def video_luma(path: Path, num_frames: int, *, frames: int = LUMA_FRAMES,
         return None
     rgb = result.frames.astype(np.float32) / 255.0
     return float((rgb @ _BT601).mean())
+
+
+@dataclass(frozen=True)
+class LightingBuckets:
+    """params.yaml ``evaluate.lighting_buckets``: upper luma bounds (0..1, exclusive).
+
+    The defaults sit between what the synthetic sets measure per video (dark
+    0.007-0.033; daylight 0.17-0.23, infrared 0.21-0.26: both ``bright``); ARID's
+    reported ~0.08 falls in ``dark``, UCF-101's ~0.4 in ``bright``.
+
+    Attributes:
+        dark: below it a video is ``dark``.
+        dim: below it (and not dark) ``dim``; from it on ``bright``.
+    """
+
+    dark: float = 0.10
+    dim: float = 0.16
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.dark < self.dim <= 1.0:
+            raise ValueError(f"need 0 < dark < dim <= 1 (mean luma), got dark={self.dark}, "
+                             f"dim={self.dim}")
+
+
+def lighting_bucket(luma: float | None, thresholds: LightingBuckets) -> str:
+    """``dark``, ``dim``, ``bright``, or ``unknown`` for a missing or NaN luma."""
+    if luma is None or not np.isfinite(luma):
+        return "unknown"
+    if luma < thresholds.dark:
+        return "dark"
+    return "dim" if luma < thresholds.dim else "bright"
 
 
 def luminous_input(lighting: str) -> Literal["gamma", "flow"]:

@@ -1,6 +1,14 @@
 """Video-level evaluation of the trained models: results tables, per-class tables,
-confusion matrices (pure functions; ``components.stages.evaluate`` does the I/O)."""
+confusion matrices, accuracy by lighting bucket (pure functions;
+``components.stages.evaluate`` does the I/O)."""
 
+from components.evaluation.breakdown import (
+    LightingBuckets,
+    breakdown_markdown,
+    bucket_accuracy,
+    by_lighting_rows,
+    lighting_bucket,
+)
 from components.evaluation.results import (
     RowResult,
     RowSpec,
@@ -12,9 +20,14 @@ from components.evaluation.results import (
 )
 
 __all__ = [
+    "LightingBuckets",
     "RowResult",
     "RowSpec",
+    "breakdown_markdown",
+    "bucket_accuracy",
+    "by_lighting_rows",
     "confusion_rows",
+    "lighting_bucket",
     "per_class_rows",
     "results_csv",
     "results_markdown",
