@@ -12,6 +12,14 @@ scope):
   compared: it is kept, and the decision says why. (A person can move the alias by
   hand when a project switches datasets.)
 * A NaN candidate never wins.
+* Lighting guard (when the caller gives the candidate's top-1 per lighting bucket
+  and a ``max_bucket_drop``; ``har evaluate`` does): a candidate better overall
+  still does not move the alias when any bucket that both it and the champion
+  were scored on (``har.lighting.<bucket>.top1`` tags) is more than
+  ``max_bucket_drop`` percentage points worse than the champion's. A champion
+  without bucket tags (registered before them, or by training) is not guarded
+  against. The outcome is tagged ``har.lighting_guard`` and the bucket table
+  ``har.lighting_table`` (JSON rows: bucket, candidate, champion, points).
 * A version trained inside a DVC experiment (``DVC_EXP_NAME`` set: ``har ablate``'s
   cells), or by a scratch run (``candidate_only``: epochs or output folder changed on
   the command line), is never promoted automatically: it changes the configuration on
@@ -28,9 +36,11 @@ Promotion reads and then moves the alias without a lock: run it from one process
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import mlflow
 from mlflow.exceptions import MlflowException
@@ -44,6 +54,72 @@ DATASET_KEY_TAG = "har.dataset_key"
 METRIC_TAG_PREFIX = "har.metric."
 DECISION_TAG = "har.champion_decision"
 REASON_TAG = "har.champion_reason"
+LIGHTING_TAG_PREFIX = "har.lighting."
+GUARD_TAG = "har.lighting_guard"
+TABLE_TAG = "har.lighting_table"
+
+
+def lighting_tag(bucket: str, what: str = "top1") -> str:
+    """The model-version tag of one lighting bucket's figure (``har.lighting.dark.top1``)."""
+    return sanitize_key(f"{LIGHTING_TAG_PREFIX}{bucket}.{what}")
+
+
+def lighting_from_tags(tags: Mapping[str, str]) -> dict[str, float]:
+    """Bucket -> top-1 (0..1) from a version's ``har.lighting.<bucket>.top1`` tags."""
+    out = {}
+    for key, value in tags.items():
+        if key.startswith(LIGHTING_TAG_PREFIX) and key.endswith(".top1"):
+            try:
+                out[key[len(LIGHTING_TAG_PREFIX):-len(".top1")]] = float(value)
+            except ValueError:
+                continue
+    return out
+
+
+@dataclass(frozen=True)
+class LightingGuard:
+    """The outcome of :func:`lighting_guard`.
+
+    Attributes:
+        passed: no compared bucket drops more than the limit.
+        reason: one line (which bucket failed, or how many were compared).
+        rows: ``{"bucket", "candidate", "champion", "points"}`` per bucket (top-1 in
+            0..1; ``points``: candidate minus champion in percentage points; None
+            where one side lacks the bucket).
+    """
+
+    passed: bool
+    reason: str
+    rows: list[dict[str, object]] = field(default_factory=list)
+
+
+def lighting_guard(candidate: Mapping[str, float], champion: Mapping[str, float],
+                   max_drop_points: float) -> LightingGuard:
+    """Whether no lighting bucket drops more than ``max_drop_points`` (pure logic).
+
+    Args:
+        candidate: bucket -> the candidate's top-1 (0..1).
+        champion: bucket -> the champion's top-1 (0..1).
+        max_drop_points: largest allowed drop, in percentage points.
+
+    Buckets only one side has, or with a NaN figure, are listed but not compared.
+    """
+    rows: list[dict[str, object]] = []
+    failed = []
+    for bucket in sorted(set(candidate) | set(champion)):
+        new, old = candidate.get(bucket), champion.get(bucket)
+        comparable = (new is not None and old is not None
+                      and math.isfinite(new) and math.isfinite(old))
+        points = round(100.0 * (new - old), 2) if comparable else None  # type: ignore[operator]
+        rows.append({"bucket": bucket, "candidate": new, "champion": old, "points": points})
+        if points is not None and -points > max_drop_points:
+            failed.append(f"{bucket} {points:+.1f}")
+    compared = sum(r["points"] is not None for r in rows)
+    if failed:
+        return LightingGuard(False, f"lighting bucket(s) drop more than {max_drop_points:g} "
+                             f"points: {', '.join(failed)}", rows)
+    return LightingGuard(True, f"{compared} lighting bucket(s) compared, none drops more than "
+                         f"{max_drop_points:g} points", rows)
 
 
 def metric_tag(metric_name: str) -> str:
@@ -145,6 +221,8 @@ def promote_if_better(
     dataset_key: str,
     higher_is_better: bool = True,
     candidate_only: str = "",
+    lighting: Mapping[str, float] | None = None,
+    max_bucket_drop: float | None = None,
 ) -> PromotionDecision:
     """Record a version's evaluation and move ``champion`` to it if it is better.
 
@@ -159,6 +237,9 @@ def promote_if_better(
         higher_is_better: Direction of the metric.
         candidate_only: why this version must not compete for ``champion`` (a scratch
             run); it gets ``challenger``.
+        lighting: the candidate's top-1 (0..1) per lighting bucket; tagged on it.
+        max_bucket_drop: with ``lighting``, the lighting guard's limit in percentage
+            points (see the module docstring); None: no guard.
 
     Returns:
         The :class:`PromotionDecision`, also recorded as tags.
@@ -169,6 +250,9 @@ def promote_if_better(
     key = metric_tag(metric_name)
     client.set_model_version_tag(model_name, version, DATASET_KEY_TAG, dataset_key)
     client.set_model_version_tag(model_name, version, key, repr(value))
+    for bucket, top1 in (lighting or {}).items():
+        client.set_model_version_tag(model_name, version, lighting_tag(bucket), repr(float(top1)))
+    guard: LightingGuard | None = None
 
     champion = current_champion(model_name, client)
     champion_value: float | None = None
@@ -203,6 +287,11 @@ def promote_if_better(
         else:
             promote, reason = decide_promotion(value, champion_value, True, higher_is_better)
             reason = f"{reason} (champion v{champion}, {metric_name} on {dataset_key})"
+            if lighting is not None and max_bucket_drop is not None:
+                guard = lighting_guard(lighting, lighting_from_tags(tags), max_bucket_drop)
+                if promote and not guard.passed:
+                    promote = False
+                    reason = f"{reason}; but {guard.reason}: champion kept"
 
     if promote:
         client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
@@ -214,6 +303,15 @@ def promote_if_better(
         champion_version=version if promote else champion,
     )
     _record(client, model_name, version, decision)
+    if lighting is not None and max_bucket_drop is not None:
+        client.set_model_version_tag(
+            model_name, version, GUARD_TAG,
+            "not compared (no comparable champion)" if guard is None
+            else f"{'passed' if guard.passed else 'failed'}: {guard.reason}")
+        rows = guard.rows if guard is not None else [
+            {"bucket": b, "candidate": v, "champion": None, "points": None}
+            for b, v in sorted(lighting.items())]
+        client.set_model_version_tag(model_name, version, TABLE_TAG, json.dumps(rows))
     return decision
 
 

@@ -167,3 +167,47 @@ def test_a_scratch_run_is_a_challenger_never_the_champion(tracking: Tracking) ->
     assert not scratch.promoted and "a scratch run (--epochs 1)" in scratch.reason
     assert current_champion(name) == v1
     assert str(tracking.client.get_model_version_by_alias(name, "challenger").version) == v2
+
+
+def test_lighting_guard_refuses_a_bucket_that_drops_too_far() -> None:
+    from components.tracking.promotion import lighting_guard
+
+    ok = lighting_guard({"dark": 0.70, "bright": 0.90}, {"dark": 0.74, "bright": 0.80}, 5.0)
+    assert ok.passed and "2 lighting bucket(s) compared" in ok.reason
+    assert {r["bucket"]: r["points"] for r in ok.rows} == {"bright": 10.0, "dark": -4.0}
+
+    bad = lighting_guard({"dark": 0.60, "bright": 0.99}, {"dark": 0.70, "bright": 0.80}, 5.0)
+    assert not bad.passed and "dark -10.0" in bad.reason and "bright" not in bad.reason
+    # a bucket only one side was scored on, or a NaN, is listed but not compared
+    odd = lighting_guard({"dim": 0.1, "dark": math.nan}, {"bright": 0.9, "dark": 0.9}, 5.0)
+    assert odd.passed and all(r["points"] is None for r in odd.rows) and len(odd.rows) == 3
+
+
+def test_champion_stays_when_a_lighting_bucket_drops(tracking: Tracking) -> None:
+    import json
+
+    from components.tracking.promotion import GUARD_TAG, TABLE_TAG, lighting_tag
+
+    client, name = tracking.client, "har-two-stream"
+    with training_run("register", experiment=tracking.experiment) as run:
+        v1, v2, v3 = _new_versions(tracking, name, 3, run.run_id)
+        first = promote_if_better(name, v1, metric_name="test/top1", metric_value=0.6,
+                                  dataset_key=KEY, lighting={"dark": 0.8, "bright": 0.5},
+                                  max_bucket_drop=5.0)
+        assert first.promoted
+        # better overall, but dark falls 20 points: refused
+        worse_dark = promote_if_better(name, v2, metric_name="test/top1", metric_value=0.7,
+                                       dataset_key=KEY, lighting={"dark": 0.6, "bright": 0.8},
+                                       max_bucket_drop=5.0)
+        assert not worse_dark.promoted and "dark -20.0" in worse_dark.reason
+        assert current_champion(name) == v1
+        fine = promote_if_better(name, v3, metric_name="test/top1", metric_value=0.7,
+                                 dataset_key=KEY, lighting={"dark": 0.78, "bright": 0.8},
+                                 max_bucket_drop=5.0)
+        assert fine.promoted and current_champion(name) == v3
+    tags = client.get_model_version(name, v2).tags
+    assert float(tags[lighting_tag("dark")]) == 0.6
+    assert tags[GUARD_TAG].startswith("failed: ") and tags[DECISION_TAG] == "kept"
+    assert {r["bucket"]: r["points"] for r in json.loads(tags[TABLE_TAG])} == {
+        "bright": 30.0, "dark": -20.0}
+    assert client.get_model_version(name, v3).tags[GUARD_TAG].startswith("passed: ")
