@@ -1,0 +1,191 @@
+"""Model cards: what a registered version is, what it was trained and tested on, how
+well it does (overall, per class, per lighting bucket) and what it is not for.
+
+:func:`model_card` is pure (a dict of facts in, Markdown out);
+:func:`attach_model_card` writes it as the version's description (cut to the
+registry's 5000 characters, pointing at the artifact) and logs it as the artifact
+``model_card/<model>/v<version>/model_card.md`` of the version's run. Export
+parity and latency (``har.export.*`` version tags, written by ``har export``) are
+shown when present; calling :func:`attach_model_card` again after an export
+refreshes the card.
+
+Facts (every key optional; a missing one prints as "not recorded")::
+
+    model, version, title             registry name, version, what the model is
+    data: dataset, split, manifest_sha256, lighting (declared/measured),
+          counts {split: videos}, per_class {class: {split: videos}},
+          per_lighting {bucket: test videos}, licence
+    training: params {name: value}, epochs, git_commit, run_id
+    results: overall {top1, top5, mean_class_acc, videos} (0..1),
+             per_class {class: top1}, per_lighting {bucket: {top1, videos}},
+             classes [names], confusion [[counts]] (row = true class)
+    export: {name: value} (parity, latency)
+    promotion: one line (the champion decision)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+#: The registry's limit on a version description (MLflow's SQL store: 5000).
+DESCRIPTION_LIMIT = 5000
+EXPORT_TAG_PREFIX = "har.export."
+INTENDED_USE = (
+    "Research and teaching: recognising the actions of its class list in short, "
+    "trimmed clips like its test split, and comparing training methods (knowledge "
+    "distillation, MEI two-stream) under different lighting.")
+LIMITS = (
+    "Accuracy holds only for videos like its test split (classes, camera, lighting, "
+    "clip length); it has no 'none of these' class and always answers one of its classes.",
+    "Not for surveillance, identification of people, or decisions about people "
+    "(employment, policing, access): it was neither built nor tested for them.",
+    "Per-lighting and per-class figures rest on few videos where the tables say so.",
+)
+SYNTHETIC_LIMIT = ("Trained and tested on synthetic videos (moving shapes from `har synth`): "
+                   "the numbers say nothing about real footage.")
+
+
+def _pct(value: Any) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return f"{100 * number:.1f}" if math.isfinite(number) else "n/a"
+
+
+def _or(value: Any, missing: str = "not recorded") -> str:
+    return missing if value in (None, "", {}, []) else str(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def model_card(facts: Mapping[str, Any]) -> str:
+    """The model card as Markdown (see the module docstring for ``facts``)."""
+    data = facts.get("data") or {}
+    training = facts.get("training") or {}
+    results = facts.get("results") or {}
+    export = facts.get("export") or {}
+    name = f"{_or(facts.get('model'), 'model')} v{_or(facts.get('version'), '?')}"
+    lines = [f"# Model card: {name}", ""]
+    if facts.get("title"):
+        lines += [str(facts["title"]), ""]
+
+    lines += ["## Data", "",
+              f"- dataset: {_or(data.get('dataset'))} (evaluated on the "
+              f"{_or(data.get('split'), 'test')} split)",
+              f"- lighting: {_or(data.get('lighting'))}",
+              f"- manifest sha256: `{_or(data.get('manifest_sha256'))}`"]
+    counts = data.get("counts") or {}
+    if counts:
+        lines.append("- videos: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    per_class = data.get("per_class") or {}
+    if per_class:
+        splits = sorted({s for c in per_class.values() for s in c})
+        lines += ["", "Videos per class:", ""]
+        lines += _table(["class", *splits],
+                        [[c, *(v.get(s, 0) for s in splits)] for c, v in per_class.items()])
+    per_lighting = data.get("per_lighting") or {}
+    if per_lighting:
+        lines += ["", "Test videos per lighting bucket (mean luma at ingest): "
+                  + ", ".join(f"{b} {n}" for b, n in per_lighting.items()) + "."]
+    lines.append("")
+
+    lines += ["## Training", "",
+              f"- epochs: {_or(training.get('epochs'))}",
+              f"- git commit: `{_or(training.get('git_commit'))}`",
+              f"- MLflow run: {_or(training.get('run_id'))}"]
+    params = training.get("params") or {}
+    if params:
+        lines += ["", "Parameters:", ""]
+        lines += _table(["parameter", "value"], [[k, f"`{v}`"] for k, v in params.items()])
+    lines.append("")
+
+    overall = results.get("overall") or {}
+    lines += ["## Results", "",
+              f"Video level: top-1 {_pct(overall.get('top1'))} %, top-5 "
+              f"{_pct(overall.get('top5'))} %, mean class accuracy "
+              f"{_pct(overall.get('mean_class_acc'))} % on "
+              f"{_or(overall.get('videos') and int(overall['videos']))} videos."]
+    if facts.get("promotion"):
+        lines += ["", f"Promotion: {facts['promotion']}"]
+    by_light = results.get("per_lighting") or {}
+    if by_light:
+        lines += ["", "By lighting:", ""]
+        lines += _table(["lighting", "top-1 %", "videos"],
+                        [[b, _pct(v.get("top1")), int(v.get("videos", 0))]
+                         for b, v in by_light.items()])
+    by_class = results.get("per_class") or {}
+    if by_class:
+        lines += ["", "By class:", ""]
+        lines += _table(["class", "top-1 %"], [[c, _pct(v)] for c, v in by_class.items()])
+    confusion, classes = results.get("confusion"), results.get("classes")
+    if confusion is not None and classes:
+        lines += ["", "Confusion matrix (videos; rows: true class, columns: predicted):", ""]
+        lines += _table(["true \\ predicted", *classes],
+                        [[c, *(int(x) for x in row)] for c, row in zip(classes, confusion,
+                                                                      strict=True)])
+    lines.append("")
+
+    lines += ["## Export parity and latency", ""]
+    if export:
+        lines += _table(["figure", "value"], [[k, v] for k, v in sorted(export.items())])
+    else:
+        lines.append("Not recorded (`har export` records parity and latency on the version).")
+    lines.append("")
+
+    limits = list(LIMITS)
+    if "synth" in str(data.get("dataset", "")).lower():
+        limits.insert(0, SYNTHETIC_LIMIT)
+    lines += ["## Intended use and limits", "", INTENDED_USE, "",
+              *(f"- {limit}" for limit in limits), ""]
+    lines += ["## Licence of the data", "",
+              _or(data.get("licence"), "The dataset's config states no licence: check its "
+                  "terms before using this model outside research."), ""]
+    return "\n".join(lines)
+
+
+def export_facts(tags: Mapping[str, str]) -> dict[str, str]:
+    """``har.export.*`` version tags as card facts (``parity_max_abs``: value)."""
+    return {k[len(EXPORT_TAG_PREFIX):]: v for k, v in tags.items()
+            if k.startswith(EXPORT_TAG_PREFIX)}
+
+
+def description_text(card: str, artifact: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """The card, cut at a line to fit the registry's description limit, with a pointer
+    to the full artifact when cut."""
+    if len(card) <= limit:
+        return card
+    note = f"\n\n(cut to fit the registry: the full card is the run artifact `{artifact}`)\n"
+    head = card[: limit - len(note)]
+    return head[: head.rfind("\n")] + note
+
+
+def attach_model_card(client: Any, name: str, version: str | int,
+                      facts: Mapping[str, Any]) -> str:
+    """Write the card of ``name`` v``version`` as its description and as an artifact of
+    its run; returns the card.
+
+    Args:
+        client: an ``mlflow.tracking.MlflowClient``.
+        name: registered model name.
+        version: the version.
+        facts: see the module docstring; ``model`` and ``version`` come from the
+            arguments, ``export`` (when absent) from the version's ``har.export.*`` tags.
+    """
+    mv = client.get_model_version(name, str(version))
+    full = {**facts, "model": name, "version": str(version)}
+    if not full.get("export"):
+        full["export"] = export_facts(mv.tags or {})
+    card = model_card(full)
+    artifact = f"model_card/{name}/v{version}/model_card.md"
+    if mv.run_id:
+        client.log_text(mv.run_id, card, artifact)
+    client.update_model_version(name, str(version), description=description_text(card,
+                                                                                 artifact))
+    return card
