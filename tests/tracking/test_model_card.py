@@ -3,6 +3,8 @@ real registry."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from components.tracking import training_run
 from components.tracking.model_card import (
     SYNTHETIC_LIMIT,
@@ -64,4 +66,4 @@ def test_the_card_is_the_description_and_an_artifact(tracking: Tracking) -> None
     assert "| latency_ms | 12.5 |" in card and f"v{version}" in card
     path = client.download_artifacts(run.run_id, f"model_card/{name}/v{version}/model_card.md",
                                      str(tracking.root))
-    assert open(path, encoding="utf-8").read() == card
+    assert Path(path).read_text(encoding="utf-8") == card
