@@ -13,19 +13,24 @@ Writes (DVC outputs)::
     metrics/eval.json                  {row: {top1, top5, mean_class_acc, videos}}
     reports/eval/results.md, .csv      the results table (CSV: with MLflow links)
     reports/eval/per_class.csv         accuracy of every row on every class
+    reports/eval/by_lighting.csv       top-1 of every row per lighting bucket (dark /
+                                       dim / bright by each video's luma at ingest)
     plots/eval/<row>_predictions.csv   actual/predicted per video (DVC confusion plot)
     plots/eval/<row>_confusion.png     confusion matrix picture
 
 and one MLflow run (``evaluate-...``) with every number and file, linked to the
 training runs; with ``evaluate.register``, the fused two-stream network is
 registered as the pyfunc model ``har-two-stream`` (``champion`` moves only when
-it beats the current one on the same dataset and split).
+it beats the current one on the same dataset and split and no lighting bucket
+drops more than ``evaluate.max_bucket_drop`` points against it), with a model card
+(``components.tracking.model_card``) as its description and artifact.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import logging
 import os
@@ -33,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components._atomic import write_text_atomic
+from components.data.lighting import LightingBuckets
 from components.data.manifest import DATASET_FILE, dataset_labels, read_dataset_info
 from components.errors import InputError
 from components.stages._common import add_params_flag, stage_config
@@ -40,6 +46,30 @@ from components.stages._common import add_params_flag, stage_config
 log = logging.getLogger(__name__)
 
 TWO_STREAM_MODEL = "har-two-stream"
+
+
+@dataclass(frozen=True)
+class Views:
+    """params.yaml ``evaluate.views``: the multi-view test (PySlowFast, MMAction2).
+
+    Attributes:
+        clips: evenly spaced clips per test video for the clip models (teacher,
+            LIFT-Net); 0: as each model was trained (its ``eval_clips``). The image
+            streams (normal, motion) score every item of a video whatever this says.
+        crops: spatial crops per clip; only 1 (the whole frame, which the shards
+            already hold at the model's size): 3 crops would need wider shards.
+    """
+
+    clips: int = 0
+    crops: int = 1
+
+    def __post_init__(self) -> None:
+        if self.clips < 0:
+            raise ValueError(f"views.clips must be >= 0 (0: as trained), got {self.clips}")
+        if self.crops != 1:
+            raise ValueError(f"views.crops: only 1 is supported (the shards hold frames at "
+                             f"the model's size: no room for left/centre/right crops), got "
+                             f"{self.crops}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +87,10 @@ class EvaluateConfig:
             backbone-ensemble row (e.g. motion streams with different backbones).
         register: register the fused two-stream network as ``har-two-stream``.
         experiment: MLflow experiment of the evaluation run.
+        lighting_buckets: luma bounds of the dark / dim / bright buckets.
+        max_bucket_drop: percentage points a lighting bucket's top-1 may fall
+            against the champion's before ``champion`` refuses to move.
+        views: the multi-view test (:class:`Views`).
     """
 
     split: str = "test"
@@ -69,6 +103,9 @@ class EvaluateConfig:
     ensemble: tuple[str, ...] = ()
     register: bool = True
     experiment: str = "har"
+    lighting_buckets: LightingBuckets = field(default_factory=LightingBuckets)
+    max_bucket_drop: float = 5.0
+    views: Views = field(default_factory=Views)
 
 
 def row_specs(cfg: EvaluateConfig, models: Path):  # noqa: ANN201 - list[RowSpec]
@@ -112,6 +149,9 @@ class Evaluation:
     run_links: dict[str, str] = field(default_factory=dict)
     markdown: str = ""
     registered: str = ""
+    buckets: dict[str, str] = field(default_factory=dict)  # video key -> lighting bucket
+    by_lighting: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    views: str = ""
 
     @property
     def dataset(self) -> str:
@@ -128,6 +168,9 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     """
     from components.evaluation import (
         RowResult,
+        breakdown_markdown,
+        bucket_accuracy,
+        by_lighting_rows,
         confusion_rows,
         per_class_rows,
         results_csv,
@@ -147,6 +190,8 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     scores, infos = {}, {}
     for name in progress(needed, total=len(needed), desc="scoring models"):
         trained = load_trained(models / name)
+        if cfg.views.clips and hasattr(trained.config, "eval_clips"):
+            trained.config = dataclasses.replace(trained.config, eval_clips=cfg.views.clips)
         infos[name] = trained.info
         scores[name] = score_shards(trained, ingest, represent, split=cfg.split, root=root)
         log.info("scored %s on %d %s videos", name, len(scores[name].keys), cfg.split)
@@ -161,12 +206,20 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     info_path = ingest / DATASET_FILE
     labels = dataset_labels(read_dataset_info(info_path) if info_path.is_file() else {})
     dataset = labels["key"]
-    evaluation = Evaluation(results=results, labels=labels)
+    evaluation = Evaluation(results=results, labels=labels,
+                            buckets=video_buckets(ingest, cfg.lighting_buckets),
+                            views=_views_text(cfg.views, infos))
+    evaluation.by_lighting = {r.spec.name: bucket_accuracy(r, evaluation.buckets)
+                              for r in results}
     if track:
-        _track(evaluation, cfg, root, models)
+        _track(evaluation, cfg, root, models, ingest, infos)
     chance = 1.0 / len(results[0].scores.classes)
+    per_class = per_class_rows(results)
+    by_lighting = by_lighting_rows(results, evaluation.buckets)
     evaluation.markdown = results_markdown(results, dataset=dataset,
                                            run_links=evaluation.run_links, chance=chance)
+    evaluation.markdown += "\n" + breakdown_markdown(results, by_lighting, per_class,
+                                                     cfg.lighting_buckets, evaluation.views)
 
     metrics = {r.spec.name: {k: r.metrics[k] for k in ("top1", "top5", "mean_class_acc",
                                                         "videos")} for r in results}
@@ -174,7 +227,8 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     reports.mkdir(parents=True, exist_ok=True)
     write_text_atomic(reports / "results.md", evaluation.markdown)
     write_text_atomic(reports / "results.csv", results_csv(results, evaluation.run_links))
-    write_text_atomic(reports / "per_class.csv", _csv(per_class_rows(results)))
+    write_text_atomic(reports / "per_class.csv", _csv(per_class))
+    write_text_atomic(reports / "by_lighting.csv", _csv(by_lighting))
     plots.mkdir(parents=True, exist_ok=True)
     for r in results:
         write_text_atomic(plots / f"{r.spec.name}_predictions.csv", _csv(confusion_rows(r)))
@@ -191,6 +245,27 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     return evaluation
 
 
+def video_buckets(ingest: Path, thresholds: LightingBuckets) -> dict[str, str]:
+    """Manifest path -> lighting bucket of every usable video (``unknown`` where the
+    manifest has no ``luminance``: written by an older ingest)."""
+    from components.data.lighting import lighting_bucket
+    from components.data.manifest import MANIFEST_FILE, read_manifest
+
+    return {row.path: lighting_bucket(row.luminance, thresholds)
+            for row in read_manifest(ingest / MANIFEST_FILE)}
+
+
+def _views_text(views: Views, infos: dict[str, dict]) -> str:
+    """``2 clips x 1 crop`` (clip models), as configured or as trained."""
+    clips = views.clips or sorted({int(i["config"]["eval_clips"]) for i in infos.values()
+                                   if isinstance(i.get("config"), dict)
+                                   and "eval_clips" in i["config"]})
+    if not clips:
+        return ""
+    counts = clips if isinstance(clips, int) else "/".join(str(c) for c in clips)
+    return f"{counts} clip(s) x {views.crops} crop per video for the clip models"
+
+
 def _csv(rows: list[dict]) -> str:
     if not rows:
         return ""
@@ -201,8 +276,75 @@ def _csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def _track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path) -> None:
-    """Log the evaluation run; register the fused two-stream network."""
+def card_facts(evaluation: Evaluation, row, cfg: EvaluateConfig, root: Path,  # noqa: ANN001
+               ingest: Path, infos: dict[str, dict]) -> dict:
+    """The model card's facts of one evaluated row (``components.tracking.model_card``)."""
+    import hashlib
+
+    from components.data.manifest import MANIFEST_FILE, read_manifest
+    from components.tracking import git_state
+
+    info_path = ingest / DATASET_FILE
+    dataset = read_dataset_info(info_path) if info_path.is_file() else {}
+    manifest = ingest / MANIFEST_FILE
+    per_class: dict[str, dict[str, int]] = {c: {} for c in row.scores.classes}
+    for video in read_manifest(manifest):
+        counts = per_class.setdefault(video.label, {})
+        counts[video.split] = counts.get(video.split, 0) + 1
+    test_buckets: dict[str, int] = {}
+    for key in row.scores.keys:
+        bucket = evaluation.buckets.get(key, "unknown")
+        test_buckets[bucket] = test_buckets.get(bucket, 0) + 1
+    params: dict[str, object] = {"fusion_weights": list(row.spec.weights) or "equal",
+                                 "views": evaluation.views or "as trained"}
+    epochs = []
+    for part in row.spec.parts:
+        info = infos.get(part, {})
+        config = info.get("config") if isinstance(info.get("config"), dict) else {}
+        params[f"{part}.model"] = info.get("model", "")
+        params[f"{part}.input"] = info.get("input", "")
+        epochs.append(f"{part} {config.get('epochs', '?')}")
+    commits = sorted({_run_commit(run_id) for run_id in row.run_ids.values() if run_id} - {""})
+    if not commits:
+        git = git_state(root)
+        commits = [f"{git.commit}{' (dirty)' if git.dirty else ''} (at evaluation)"]
+    totals = row.confusion.sum(1)
+    return {
+        "title": f"{row.spec.title} ({' + '.join(row.spec.parts)}), registered by har evaluate",
+        "data": {"dataset": evaluation.dataset, "split": cfg.split,
+                 "lighting": dataset.get("lighting"),
+                 "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest(),
+                 "counts": {k: dataset[k] for k in ("train", "test") if k in dataset},
+                 "per_class": per_class, "per_lighting": test_buckets,
+                 "licence": dataset.get("licence")},
+        "training": {"params": params, "epochs": ", ".join(epochs),
+                     "git_commit": ", ".join(commits),
+                     "run_id": ", ".join(f"{k} {v}" for k, v in row.run_ids.items() if v)},
+        "results": {"overall": row.metrics,
+                    "per_class": {c: (row.confusion[i, i] / totals[i] if totals[i]
+                                      else float("nan"))
+                                  for i, c in enumerate(row.scores.classes)},
+                    "per_lighting": evaluation.by_lighting.get(row.spec.name, {}),
+                    "classes": list(row.scores.classes), "confusion": row.confusion.tolist()},
+    }
+
+
+def _run_commit(run_id: str) -> str:
+    """The git commit a training run recorded (``har.git.commit``), or ``""``."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from components.tracking.provenance import GIT_COMMIT_TAG
+
+    try:
+        return MlflowClient().get_run(run_id).data.tags.get(GIT_COMMIT_TAG, "")
+    except MlflowException:
+        return ""
+
+
+def _track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path,
+           ingest: Path, infos: dict[str, dict]) -> None:
+    """Log the evaluation run; register the fused two-stream network with its card."""
     from components.tracking import (
         log_metrics,
         promote_if_better,
@@ -238,10 +380,22 @@ def _track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path
             parts = {"normal": models / cfg.normal, "motion": models / cfg.motion}
             version = log_video_model(parts, registered_model_name=TWO_STREAM_MODEL,
                                       fusion_weights=list(cfg.fusion_weights), run_id=run.run_id)
+            lighting = {bucket: figures["top1"] for bucket, figures in
+                        evaluation.by_lighting.get("two_stream", {}).items()}
             decision = promote_if_better(TWO_STREAM_MODEL, version.version,
                                          metric_name=f"{cfg.split}/top1",
                                          metric_value=two_stream.metrics["top1"],
-                                         dataset_key=evaluation.dataset)
+                                         dataset_key=evaluation.dataset,
+                                         lighting=lighting,
+                                         max_bucket_drop=cfg.max_bucket_drop)
+            from mlflow.tracking import MlflowClient
+
+            from components.tracking.model_card import attach_model_card
+
+            facts = card_facts(evaluation, two_stream, cfg, root, ingest, infos)
+            facts["promotion"] = (f"{'promoted to' if decision.promoted else 'not'} champion: "
+                                  f"{decision.reason}")
+            attach_model_card(MlflowClient(), TWO_STREAM_MODEL, version.version, facts)
             two_stream.model = f"{TWO_STREAM_MODEL}/{version.version}"
             evaluation.registered = (f"{TWO_STREAM_MODEL} v{version.version}: "
                                      f"{'champion' if decision.promoted else 'champion kept'}")
