@@ -62,3 +62,17 @@ def test_views_are_checked() -> None:
         from_mapping(EvaluateConfig, {"views": {"crops": 3}})
     with pytest.raises(ConfigError, match="dark < dim"):
         from_mapping(EvaluateConfig, {"lighting_buckets": {"dark": 0.3, "dim": 0.2}})
+
+
+def test_views_clips_sets_the_clips_per_test_video(shards: Shards, trained,
+                                                   tmp_path: Path) -> None:
+    from components.stages.evaluate import Views
+
+    models = trained["teacher"].parent
+    cfg = EvaluateConfig(views=Views(clips=3), register=False)
+    evaluation = evaluate(cfg, root=shards.root, models=models, ingest=shards.ingest,
+                          represent=shards.represent, metrics_file=tmp_path / "eval.json",
+                          reports=tmp_path / "reports", plots=tmp_path / "plots", track=False)
+    teacher = next(r for r in evaluation.results if r.spec.name == "teacher")
+    assert teacher.scores.items.tolist() == [3] * len(teacher.scores.keys)
+    assert "test views: 3 clip(s) x 1 crop" in evaluation.markdown
