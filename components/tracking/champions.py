@@ -1,7 +1,8 @@
 """The registry's champions as a table: ``python -m components.tracking.champions``.
 
 Prints, for every registered model of this project, the version the ``champion``
-alias points at, the metric it won on and the dataset key it was measured on.
+alias points at, the metric it won on, the dataset key it was measured on and, where
+recorded, its top-1 per lighting bucket (``har.lighting.<bucket>.top1``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from components.tracking.links import model_url
-from components.tracking.promotion import DATASET_KEY_TAG, METRIC_TAG_PREFIX, current_champion
+from components.tracking.promotion import (
+    DATASET_KEY_TAG,
+    METRIC_TAG_PREFIX,
+    current_champion,
+    lighting_from_tags,
+)
 from components.tracking.store import resolve_tracking_uri, sqlite_db_path
 
 #: Registered by training (components.training.driver) and evaluation (har evaluate).
@@ -31,8 +37,10 @@ def champion_rows(client: MlflowClient) -> list[dict[str, str]]:
         metrics = {k[len(METRIC_TAG_PREFIX):]: v for k, v in tags.items()
                    if k.startswith(METRIC_TAG_PREFIX)}
         metric = ", ".join(f"{k} {float(v):.3f}" for k, v in sorted(metrics.items()))
+        lighting = " ".join(f"{b} {100 * v:.1f}" for b, v in lighting_from_tags(tags).items())
         rows.append({"model": name, "champion": f"v{version}", "metric": metric,
-                     "dataset": tags.get(DATASET_KEY_TAG, ""), "url": model_url(name, version)})
+                     "dataset": tags.get(DATASET_KEY_TAG, ""), "lighting": lighting,
+                     "url": model_url(name, version)})
     return rows
 
 
@@ -49,7 +57,9 @@ def main(repo_root: Path | None = None) -> int:
     print("Registered champions (models:/<model>@champion)")
     width = max(len(r["model"]) for r in rows)
     for r in rows:
-        print(f"  {r['model']:<{width}}  {r['champion']:>4}  {r['metric']:<22} {r['dataset']}")
+        lighting = f"  top-1 % by lighting: {r['lighting']}" if r["lighting"] else ""
+        print(f"  {r['model']:<{width}}  {r['champion']:>4}  {r['metric']:<22} {r['dataset']}"
+              f"{lighting}")
     return 0
 
 
