@@ -5,8 +5,8 @@ well it does (overall, per class, per lighting bucket) and what it is not for.
 :func:`attach_model_card` writes it as the version's description (cut to the
 registry's 5000 characters, pointing at the artifact) and logs it as the artifact
 ``model_card/<model>/v<version>/model_card.md`` of the version's run. Export
-parity and latency (``har.export.*`` version tags, written by ``har export``) are
-shown when present; calling :func:`attach_model_card` again after an export
+parity and latency (version tags ``har.export.*`` or ``export*``, written by
+``har export``) are shown when present; calling :func:`attach_model_card` again after an export
 refreshes the card.
 
 Facts (every key optional; a missing one prints as "not recorded")::
@@ -32,6 +32,7 @@ from typing import Any
 #: The registry's limit on a version description (MLflow's SQL store: 5000).
 DESCRIPTION_LIMIT = 5000
 EXPORT_TAG_PREFIX = "har.export."
+EXPORT_TAG_ALT_PREFIX = "export"
 INTENDED_USE = (
     "Research and teaching: recognising the actions of its class list in short, "
     "trimmed clips like its test split, and comparing training methods (knowledge "
@@ -151,9 +152,16 @@ def model_card(facts: Mapping[str, Any]) -> str:
 
 
 def export_facts(tags: Mapping[str, str]) -> dict[str, str]:
-    """``har.export.*`` version tags as card facts (``parity_max_abs``: value)."""
-    return {k[len(EXPORT_TAG_PREFIX):]: v for k, v in tags.items()
-            if k.startswith(EXPORT_TAG_PREFIX)}
+    """The export figures among a version's tags: ``har.export.<figure>`` (the prefix
+    dropped) or any key that starts with ``export`` (``export_onnx.latency_ms``,
+    kept whole), as ``har export`` tags them."""
+    facts = {}
+    for key, value in tags.items():
+        if key.startswith(EXPORT_TAG_PREFIX):
+            facts[key[len(EXPORT_TAG_PREFIX):]] = value
+        elif key.startswith(EXPORT_TAG_ALT_PREFIX):
+            facts[key] = value
+    return facts
 
 
 def description_text(card: str, artifact: str, limit: int = DESCRIPTION_LIMIT) -> str:

@@ -10,6 +10,7 @@ from components.tracking.model_card import (
     SYNTHETIC_LIMIT,
     attach_model_card,
     description_text,
+    export_facts,
     model_card,
 )
 
@@ -45,6 +46,12 @@ def test_the_card_shows_every_section() -> None:
                             "export": {"parity_max_abs": "1e-6"}})
     assert SYNTHETIC_LIMIT in synthetic and "| parity_max_abs | 1e-6 |" in synthetic
     assert "states no licence" in synthetic
+
+
+def test_export_figures_come_from_the_versions_tags() -> None:
+    tags = {"har.export.parity_max_abs": "1e-06", "export_onnx.latency_ms": "3.2",
+            "har.dataset_key": "x/split1"}
+    assert export_facts(tags) == {"parity_max_abs": "1e-06", "export_onnx.latency_ms": "3.2"}
 
 
 def test_a_long_card_is_cut_for_the_description_with_a_pointer() -> None:
