@@ -25,9 +25,13 @@ Facts (every key optional; a missing one prints as "not recorded")::
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+from components.tracking.provenance import GIT_COMMIT_TAG
 
 #: The registry's limit on a version description (MLflow's SQL store: 5000).
 DESCRIPTION_LIMIT = 5000
@@ -151,6 +155,52 @@ def model_card(facts: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _flat(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def training_card_facts(*, dataset_key: str, dataset_info: Mapping[str, Any],
+                        params: Mapping[str, Any], metrics: Mapping[str, float],
+                        classes: Sequence[str], confusion: Any = None,
+                        manifest: Path | None = None, promotion: str = "") -> dict[str, Any]:
+    """Card facts of a version registered by training (``components.training.driver``).
+
+    Args:
+        dataset_key: ``<dataset>/<split>``.
+        dataset_info: ``dataset.json`` (counts, lighting, licence).
+        params: the job's config as plain data (nested mappings are flattened).
+        metrics: test ``top1``, ``top5``, ``mean_class_acc``, ``videos`` (0..1) and
+            ``epochs``.
+        classes: class names, in output order.
+        confusion: (K, K) test video counts (row = true class), or None.
+        manifest: ``manifest.csv``, hashed when given.
+        promotion: the champion decision, one line.
+
+    The per-lighting results are left out (training does not keep per-video
+    predictions); ``har evaluate`` records them.
+    """
+    results: dict[str, Any] = {"overall": dict(metrics)}
+    if confusion is not None and len(confusion):
+        rows = [[int(x) for x in row] for row in confusion]
+        results.update(classes=list(classes), confusion=rows,
+                       per_class={c: (row[i] / sum(row) if sum(row) else math.nan)
+                                  for i, (c, row) in enumerate(zip(classes, rows, strict=True))})
+    data: dict[str, Any] = {
+        "dataset": dataset_key, "split": "test", "lighting": dataset_info.get("lighting"),
+        "counts": {k: dataset_info[k] for k in ("train", "test") if k in dataset_info},
+        "licence": dataset_info.get("licence")}
+    if manifest is not None and manifest.is_file():
+        data["manifest_sha256"] = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    return {"data": data, "results": results, "promotion": promotion,
+            "training": {"params": _flat(params), "epochs": metrics.get("epochs")}}
+
+
 def export_facts(tags: Mapping[str, str]) -> dict[str, str]:
     """The export figures among a version's tags: ``har.export.<figure>`` (the prefix
     dropped) or any key that starts with ``export`` (``export_onnx.latency_ms``,
@@ -184,12 +234,23 @@ def attach_model_card(client: Any, name: str, version: str | int,
         name: registered model name.
         version: the version.
         facts: see the module docstring; ``model`` and ``version`` come from the
-            arguments, ``export`` (when absent) from the version's ``har.export.*`` tags.
+            arguments; when absent, ``export`` comes from the version's export tags,
+            ``title`` from its current description, ``training.run_id`` and
+            ``training.git_commit`` from its run.
     """
     mv = client.get_model_version(name, str(version))
     full = {**facts, "model": name, "version": str(version)}
     if not full.get("export"):
         full["export"] = export_facts(mv.tags or {})
+    description = (mv.description or "").strip()
+    if not full.get("title") and description and not description.startswith("# Model card"):
+        full["title"] = description  # the one-line summary training wrote
+    training = dict(full.get("training") or {})
+    if mv.run_id and not (training.get("git_commit") and training.get("run_id")):
+        tags = client.get_run(mv.run_id).data.tags
+        training.setdefault("run_id", mv.run_id)
+        training.setdefault("git_commit", tags.get(GIT_COMMIT_TAG))
+        full["training"] = training
     card = model_card(full)
     artifact = f"model_card/{name}/v{version}/model_card.md"
     if mv.run_id:

@@ -12,6 +12,7 @@ from components.tracking.model_card import (
     description_text,
     export_facts,
     model_card,
+    training_card_facts,
 )
 
 from ._support import Tracking
@@ -74,3 +75,29 @@ def test_the_card_is_the_description_and_an_artifact(tracking: Tracking) -> None
     path = client.download_artifacts(run.run_id, f"model_card/{name}/v{version}/model_card.md",
                                      str(tracking.root))
     assert Path(path).read_text(encoding="utf-8") == card
+
+
+def test_training_facts_and_what_the_registry_fills_in(tracking: Tracking, tmp_path: Path
+                                                       ) -> None:
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("path\n")
+    facts = training_card_facts(
+        dataset_key="arid-ARID_v1/split1", dataset_info={"lighting": "dark", "train": 6,
+                                                         "test": 2, "licence": "see ARID"},
+        params={"epochs": 3, "optim": {"lr": 0.01}}, classes=["Run", "Walk"],
+        metrics={"top1": 0.5, "top5": 1.0, "mean_class_acc": 0.5, "videos": 2.0, "epochs": 3},
+        confusion=[[1, 0], [1, 0]], manifest=manifest, promotion="promoted: no champion yet")
+    assert facts["training"]["params"] == {"epochs": 3, "optim.lr": 0.01}
+    assert facts["results"]["per_class"] == {"Run": 1.0, "Walk": 0.0}
+    assert len(facts["data"]["manifest_sha256"]) == 64
+    client, name = tracking.client, "har-teacher"
+    with training_run("train", experiment=tracking.experiment,
+                      tags={"har.git.commit": "0123abc"}) as run:
+        client.create_registered_model(name)
+        version = client.create_model_version(name, source=str(tracking.root / "m"),
+                                              run_id=run.run_id).version
+        client.update_model_version(name, version, description="R(2+1)D teacher on ARID.")
+        card = attach_model_card(client, name, version, facts)
+    assert card.startswith(f"# Model card: {name} v{version}\n\nR(2+1)D teacher on ARID.\n")
+    assert "- git commit: `0123abc`" in card and f"- MLflow run: {run.run_id}" in card
+    assert "| optim.lr | `0.01` |" in card and "see ARID" in card
