@@ -39,13 +39,21 @@ def set_verbose(on: bool) -> None:
 
 
 def is_terminal(stream: object = None) -> bool:
-    """Whether ``stream`` (default: stderr) is an interactive terminal."""
+    """Whether ``stream`` (default: stderr) is an interactive terminal with a size
+    (tqdm draws nothing on a pseudo-terminal of 0 columns or 0 rows, as ``script``
+    without a terminal or some CI runners give: plain lines are better there)."""
     stream = sys.stderr if stream is None else stream
     isatty = getattr(stream, "isatty", None)
     try:
-        return bool(isatty and isatty())
+        if not (isatty and isatty()):
+            return False
     except ValueError:  # a closed stream
         return False
+    try:
+        size = os.get_terminal_size(stream.fileno())  # type: ignore[attr-defined]
+        return size.columns > 0 and size.lines > 0
+    except (AttributeError, OSError, ValueError):
+        return True
 
 
 def quiet_libraries(on: bool | None = None) -> None:
