@@ -773,6 +773,7 @@ def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
 
     from components.tracking import log_artifact, log_figure, log_metrics
     from components.training import outputs as out
+    from components.training.figures import figure_title, model_title
     from components.training.reporting import reconcile_history
 
     verify_checkpoint(checkpoint_dir, prepared.fingerprint)
@@ -796,13 +797,18 @@ def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
     confusion = final.get("confusion", state.get("extra", {}).get("confusion"))
     confusion = np.asarray(confusion.numpy() if confusion is not None else np.zeros((0, 0)))
     split = "test" if final else prefix
-    title = f"{prepared.run_name} ({prepared.labels['key']})"
+    outputs = prepared.request.outputs
+    human = model_title((outputs.name if outputs is not None else "") or prepared.request.job,
+                        prepared.plan.model.name)
+    best_epoch = int(metrics["best_epoch"])
     figures = {
         "confusion": out.confusion_figure(
             confusion, prepared.data.classes,
-            f"{title}, {split} videos, epoch {int(metrics['best_epoch'])}"),
-        "curves": out.curves_figure(history, prefix, title,
-                                    best_epoch=int(metrics["best_epoch"])),
+            figure_title(human, prepared.labels["key"], split),
+            subtitle=f"run {prepared.run_name}, selected epoch {best_epoch}"),
+        "curves": out.curves_figure(history, prefix, figure_title(human, prepared.labels["key"]),
+                                    best_epoch=best_epoch, subtitle=f"run {prepared.run_name}",
+                                    test=test_scores),
     }
     log_figure(figures["confusion"], "figures/confusion_matrix.png", run_id=run_id)
     log_figure(figures["curves"], "figures/training_curves.png", run_id=run_id)
