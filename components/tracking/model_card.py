@@ -4,10 +4,10 @@ well it does (overall, per class, per lighting bucket) and what it is not for.
 :func:`model_card` is pure (a dict of facts in, Markdown out);
 :func:`attach_model_card` writes it as the version's description (cut to the
 registry's 5000 characters, pointing at the artifact) and logs it as the artifact
-``model_card/<model>/v<version>/model_card.md`` of the version's run. Export
-parity and latency (version tags ``har.export.*`` or ``export*``, written by
-``har export``) are shown when present; calling :func:`attach_model_card` again after an export
-refreshes the card.
+``model_card/<model>/v<version>/model_card.md`` of the version's run, with the
+facts beside it (``facts.json``). Export parity and latency (version tags
+``har.export.*`` or ``export*``, written by ``har export``) are shown when
+present; :func:`refresh_model_card` redoes a card after an export.
 
 Facts (every key optional; a missing one prints as "not recorded")::
 
@@ -26,7 +26,9 @@ Facts (every key optional; a missing one prints as "not recorded")::
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from components.tracking.provenance import GIT_COMMIT_TAG
 
 #: The registry's limit on a version description (MLflow's SQL store: 5000).
 DESCRIPTION_LIMIT = 5000
+FACTS_FILE = "facts.json"
 EXPORT_TAG_PREFIX = "har.export."
 EXPORT_TAG_ALT_PREFIX = "export"
 INTENDED_USE = (
@@ -252,9 +255,30 @@ def attach_model_card(client: Any, name: str, version: str | int,
         training.setdefault("git_commit", tags.get(GIT_COMMIT_TAG))
         full["training"] = training
     card = model_card(full)
-    artifact = f"model_card/{name}/v{version}/model_card.md"
+    folder = f"model_card/{name}/v{version}"
+    artifact = f"{folder}/model_card.md"
     if mv.run_id:
         client.log_text(mv.run_id, card, artifact)
+        # The facts (without the export figures) let refresh_model_card redo the card.
+        client.log_text(mv.run_id, json.dumps({k: v for k, v in full.items() if k != "export"},
+                                              default=str, indent=1), f"{folder}/{FACTS_FILE}")
     client.update_model_version(name, str(version), description=description_text(card,
                                                                                  artifact))
     return card
+
+
+def refresh_model_card(client: Any, name: str, version: str | int) -> str | None:
+    """Redo a version's card from the facts :func:`attach_model_card` logged, with the
+    version's export tags as they are now (what ``har export`` calls after tagging);
+    None when the version has no card yet."""
+    mv = client.get_model_version(name, str(version))
+    if not mv.run_id:
+        return None
+    with tempfile.TemporaryDirectory(prefix="har-card-") as tmp:
+        try:
+            path = client.download_artifacts(
+                mv.run_id, f"model_card/{name}/v{version}/{FACTS_FILE}", tmp)
+        except Exception:  # noqa: BLE001 - no card logged (MLflow raises several kinds)
+            return None
+        facts = json.loads(Path(path).read_text(encoding="utf-8"))
+    return attach_model_card(client, name, version, facts)

@@ -12,6 +12,7 @@ from components.tracking.model_card import (
     description_text,
     export_facts,
     model_card,
+    refresh_model_card,
     training_card_facts,
 )
 
@@ -75,6 +76,17 @@ def test_the_card_is_the_description_and_an_artifact(tracking: Tracking) -> None
     path = client.download_artifacts(run.run_id, f"model_card/{name}/v{version}/model_card.md",
                                      str(tracking.root))
     assert Path(path).read_text(encoding="utf-8") == card
+
+    # har export tags the version later: the card is redone from the logged facts
+    client.set_model_version_tag(name, version, "export_onnx.max_abs_diff", "3e-07")
+    refreshed = refresh_model_card(client, name, version)
+    assert refreshed is not None and "| export_onnx.max_abs_diff | 3e-07 |" in refreshed
+    assert refreshed.replace("| export_onnx.max_abs_diff | 3e-07 |\n", "") == card
+    assert client.get_model_version(name, version).description == refreshed
+    with training_run("other", experiment=tracking.experiment) as other:
+        bare = client.create_model_version(name, source=str(tracking.root / "n"),
+                                           run_id=other.run_id).version
+    assert refresh_model_card(client, name, bare) is None
 
 
 def test_training_facts_and_what_the_registry_fills_in(tracking: Tracking, tmp_path: Path
