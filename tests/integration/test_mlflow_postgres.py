@@ -1,0 +1,130 @@
+"""MLflow on PostgreSQL, the team set-up of docs/scale-out.md, exercised for real.
+
+A training stage (``dvc repro train_motion``), then ``har predict`` with the
+``champion`` alias, reach the server only through ``MLFLOW_TRACKING_URI=http://...``;
+the run, its metrics, the model version and the alias are read back both through the
+server and straight from PostgreSQL's tables, and the artifacts from the folder the
+server proxies them to. Concurrent writers (processes logging to one run, and runs of
+one experiment, at once) lose nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import subprocess
+import time
+
+import pytest
+
+from tests.integration._postgres import MlflowServer
+from tests.integration.conftest import BIN, TrainedRepo, base_env, class_names, some_video
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+MODEL = "har-motion-stream"
+WRITERS, POINTS = 4, 50
+
+
+def _sql(server: MlflowServer, query: str, *args: object) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(server.postgres.url()) as conn:
+        return conn.execute(query, args).fetchall()
+
+
+def test_training_logs_run_model_and_champion_to_postgres(
+        mlflow_on_postgres: MlflowServer, motion_repo: TrainedRepo) -> None:
+    from mlflow.tracking import MlflowClient
+
+    server = mlflow_on_postgres
+    client = MlflowClient(tracking_uri=server.uri)
+    versions = client.search_model_versions(f"name='{MODEL}'")
+    assert len(versions) == 1, [v.version for v in versions]
+    version = versions[0]
+    assert version.status == "READY"
+    assert client.get_model_version_by_alias(MODEL, "champion").version == version.version
+
+    run = client.get_run(version.run_id)
+    assert run.info.status == "FINISHED"
+    for metric in ("train/loss", "val/top1"):  # one epoch
+        assert [m.step for m in client.get_metric_history(run.info.run_id, metric)] == [1]
+    assert "test/top1" in run.data.metrics
+
+    # The same facts, from PostgreSQL itself: this store is the database.
+    rows = _sql(server, "SELECT key, step FROM metrics WHERE run_uuid = %s", run.info.run_id)
+    assert ("train/loss", 1) in rows and ("val/top1", 1) in rows, rows
+    assert _sql(server, "SELECT version, run_id FROM model_versions WHERE name = %s",
+                MODEL) == [(int(version.version), run.info.run_id)]
+    champion = _sql(server, "SELECT version FROM registered_model_aliases "
+                            "WHERE name = %s AND alias = 'champion'", MODEL)
+    assert champion == [(int(version.version),)]
+
+    # Artifacts were proxied (the client never saw the folder) into --artifacts-destination.
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:"), run.info.artifact_uri
+    run_folder = next(server.artifacts.rglob(run.info.run_id))
+    assert any(run_folder.rglob("*.png")), sorted(run_folder.rglob("*"))
+    assert any(server.artifacts.rglob("MLmodel")), "the logged model is not in the folder"
+    repo = motion_repo.path
+    assert not (repo / "mlflow.db").exists() and not (repo / "mlartifacts").exists()
+
+
+def test_predict_loads_the_champion_through_the_server(
+        mlflow_on_postgres: MlflowServer, motion_repo: TrainedRepo) -> None:
+    repo = motion_repo.path
+    env = base_env() | {"MLFLOW_TRACKING_URI": mlflow_on_postgres.uri}
+    done = subprocess.run(
+        [str(BIN / "har"), "predict", str(some_video(repo)), "--model",
+         f"models:/{MODEL}@champion", "--json"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr[-4000:]
+    result = json.loads(done.stdout[done.stdout.index("{"):])
+    classes = class_names(repo)
+    [prediction] = result["predictions"]
+    assert prediction["label"] in classes
+    assert len(prediction["top"]) == min(5, len(classes))
+
+
+def _write_metrics(uri: str, run_id: str, experiment_id: str, writer: int) -> None:
+    """One writer: POINTS single ``log_metric`` calls to the shared run, then its own run
+    with a POINTS-long batch (both through the server)."""
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    for k in range(POINTS):
+        client.log_metric(run_id, "shared/loss", float(k), step=writer * POINTS + k)
+    own = client.create_run(experiment_id, run_name=f"writer-{writer}")
+    now = int(time.time() * 1000)
+    client.log_batch(own.info.run_id, metrics=[Metric("own/loss", float(k), now, k)
+                                               for k in range(POINTS)])
+    client.set_terminated(own.info.run_id)
+
+
+def test_concurrent_writers_lose_nothing(mlflow_on_postgres: MlflowServer) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = mlflow_on_postgres.uri
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment("concurrent-writers")
+    shared = client.create_run(experiment_id, run_name="shared")
+    context = multiprocessing.get_context("spawn")  # no forked MLflow/HTTP state
+    started = time.monotonic()
+    writers = [context.Process(target=_write_metrics,
+                               args=(uri, shared.info.run_id, experiment_id, w))
+               for w in range(WRITERS)]
+    for proc in writers:
+        proc.start()
+    for proc in writers:
+        proc.join(timeout=600)
+    elapsed = time.monotonic() - started
+    assert [proc.exitcode for proc in writers] == [0] * WRITERS
+
+    history = client.get_metric_history(shared.info.run_id, "shared/loss")
+    assert sorted(m.step for m in history) == list(range(WRITERS * POINTS))
+    runs = client.search_runs([experiment_id], "attributes.run_name LIKE 'writer-%'")
+    assert len(runs) == WRITERS
+    for run in runs:
+        assert len(client.get_metric_history(run.info.run_id, "own/loss")) == POINTS
+    print(f"\n{WRITERS} writers x {POINTS} log_metric + a {POINTS}-metric batch each: "
+          f"{elapsed:.1f} s")
