@@ -107,9 +107,11 @@ class LogitsOnly(nn.Module):
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """The exporters print progress and warn about module attributes set in forward
-    (LIFT-Net keeps its trunk features for distillation): keep the console to ours."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    """The exporters print progress (and the ONNX optimizer notes on stderr) and warn
+    about module attributes set in forward (LIFT-Net keeps its trunk features for
+    distillation): keep the console to ours. Failures still raise."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         yield
 

@@ -11,6 +11,7 @@ each call, restored after), ``SessionOptions.intra_op_num_threads`` for onnxrunt
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -66,7 +67,9 @@ class TorchScriptRunner:
 
     def __init__(self, path: str | Path, threads: int = 1) -> None:
         self.path = Path(path)
-        self.module = torch.jit.load(str(self.path), map_location="cpu").eval()
+        with warnings.catch_warnings():  # torch 2.15 deprecates TorchScript; it still runs
+            warnings.simplefilter("ignore", FutureWarning)
+            self.module = torch.jit.load(str(self.path), map_location="cpu").eval()
         self.threads = threads
 
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:

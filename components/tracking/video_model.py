@@ -19,6 +19,11 @@ and ``probability`` (the top-1), then ``top<r>_label`` / ``top<r>_prob`` for ran
 r = 1..min(top, classes): flat string and double columns that serialise cleanly
 over the REST API. ``params={"top": k}`` changes how many ranks come back.
 
+A part can run on its ONNX export instead of PyTorch (``log_video_model(onnx=...)``:
+the ``.onnx`` file written by ``har export`` goes into the part's artifact folder and
+``model_config["onnx"]`` lists the part; onnxruntime then computes its logits, the
+decoding, clips and fusion staying the same).
+
 A missing or undecodable video raises an ``MlflowException`` with
 ``INVALID_PARAMETER_VALUE`` whose message names the file: the scoring server
 answers it with HTTP 400 and that message.
@@ -63,6 +68,8 @@ VIDEO_COLUMN = "video"
 DEFAULT_TOP = 5
 #: Distributions the model's code needs besides mlflow, torch and numpy.
 EXTRA_REQUIREMENTS = ("timm", "av", "opencv-contrib-python-headless", "pandas", "pyyaml")
+#: A part's ONNX export inside its artifact folder (``log_video_model(onnx=...)``).
+ONNX_FILE = "model.onnx"
 
 
 class ModelLoadError(HarError):
@@ -178,6 +185,8 @@ class VideoModel(mlflow.pyfunc.PythonModel):
             raise MlflowException(f"the model lacks the artifacts {missing}")
         self._predictor = VideoPredictor.from_folders(
             {p: context.artifacts[p] for p in self.parts}, self.fusion_weights)
+        _use_onnx(self._predictor, (context.model_config or {}).get("onnx"),
+                  {p: Path(context.artifacts[p]) for p in self.parts})
 
     @property
     def predictor(self) -> Any:
@@ -214,6 +223,18 @@ class VideoModel(mlflow.pyfunc.PythonModel):
                 row[f"top{r}_prob"] = prob
             rows.append(row)
         return pd.DataFrame(rows, columns=output_columns(ranks))
+
+
+def _use_onnx(predictor: Any, parts: Any, folders: Mapping[str, Path]) -> None:
+    """Run the parts ``model_config["onnx"]`` lists on their :data:`ONNX_FILE`."""
+    if not parts:
+        return
+    from components.export.onnx_module import use_onnx
+
+    try:
+        use_onnx(predictor, {str(p): folders[str(p)] / ONNX_FILE for p in parts})
+    except (KeyError, FileNotFoundError) as exc:
+        raise MlflowException(f"the model's ONNX parts do not load: {exc}") from exc
 
 
 def video_signature(num_classes: int, top: int = DEFAULT_TOP) -> ModelSignature:
@@ -279,6 +300,7 @@ def log_video_model(
     example_video: Path | None = None,
     run_id: str | None = None,
     name: str = "model",
+    onnx: Mapping[str, Path] | None = None,
 ) -> ModelVersion:
     """Log a :class:`VideoModel` over trained model folders to the active run and
     register it.
@@ -293,6 +315,9 @@ def log_video_model(
             model on it once to check it serves); None: no input example.
         run_id: the run to log to; must be the active run.
         name: name of the logged model within the run.
+        onnx: part name -> its ONNX export (``har export``): copied into the part's
+            artifact folder as :data:`ONNX_FILE`; the model then runs that part with
+            onnxruntime instead of PyTorch (same inputs, same fusion).
 
     Returns:
         The new model version.
@@ -309,6 +334,12 @@ def log_video_model(
     if odd:
         raise ValueError(f"part names must be plain names (model, normal, motion), got {odd}")
     classes = _check_parts(parts)
+    onnx = {str(k): Path(v) for k, v in (onnx or {}).items()}
+    for part, file in onnx.items():
+        if part not in parts:
+            raise ValueError(f"onnx names part {part!r}; parts: {list(parts)}")
+        if not file.is_file():
+            raise InputError(file, "ONNX file not found (har export --format onnx)")
     if fusion_weights is not None:
         weights = [float(w) for w in fusion_weights]
         if len(weights) != len(parts) or any(w < 0 for w in weights) or sum(weights) <= 0:
@@ -330,21 +361,25 @@ def log_video_model(
         staged = {}
         for part, folder in parts.items():
             staged[part] = folder.resolve()
-            if staged[part].name != part:
+            if staged[part].name != part or part in onnx:
                 staged[part] = Path(shutil.copytree(folder, Path(tmp) / part,
                                                     copy_function=_link_or_copy))
+            if part in onnx:
+                _link_or_copy(str(onnx[part]), str(staged[part] / ONNX_FILE))
         return log_pyfunc_model(
             model_code_file(),
             model_config={"parts": list(parts),
                           "fusion_weights": None if fusion_weights is None
-                          else [float(w) for w in fusion_weights]},
+                          else [float(w) for w in fusion_weights],
+                          **({"onnx": sorted(onnx)} if onnx else {})},
             name=name,
             artifacts={part: str(path) for part, path in staged.items()},
             input_example=example,
             signature=video_signature(len(classes)),
             registered_model_name=registered_model_name,
             code_paths=[code_path()],
-            pip_requirements=default_pip_requirements(EXTRA_REQUIREMENTS),
+            pip_requirements=default_pip_requirements(
+                EXTRA_REQUIREMENTS + (("onnxruntime",) if onnx else ())),
             run_id=run_id,
         )
 
@@ -487,5 +522,7 @@ def _predictor_from_logged_model(folder: Path, shown: str) -> Any:
                                  f"{folder} ({relative!r})")
         folders[part] = target
     weights = config.get("fusion_weights")
-    return VideoPredictor.from_folders(
+    predictor = VideoPredictor.from_folders(
         folders, None if weights is None else [float(w) for w in weights])
+    _use_onnx(predictor, config.get("onnx"), folders)
+    return predictor

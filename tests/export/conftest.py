@@ -4,10 +4,12 @@ sizes small enough for a CPU test, and a fixed seed per test."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from inference._support import Shards, synthetic_shards, write_untrained
 from torch import nn
 
 #: Tiny overrides of the demo preset's networks (conf/models.yaml, preset demo).
@@ -60,3 +62,20 @@ def _seed():
     torch.manual_seed(0)
     yield
     torch.set_rng_state(state)
+
+
+#: Dark videos, 4 classes, 2 groups (1 test group): 8 videos of 12 frames.
+DATASET = {"groups": 2, "clips_per_group": 1, "test_groups": 1, "num_frames": 12,
+           "height": 48, "width": 64, "lighting": "dark", "seed": 5}
+
+
+@pytest.fixture(scope="package")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> Shards:
+    return synthetic_shards(tmp_path_factory.mktemp("export-data"), **DATASET)
+
+
+@pytest.fixture(scope="package")
+def folders(shards: Shards, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("export-models")
+    return {job: write_untrained(root / job, job, shards, seed=i)
+            for i, job in enumerate(("normal", "motion", "student"))}

@@ -7,26 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from inference._support import Shards, synthetic_shards, write_untrained
+from inference._support import Shards
 from training._fixtures import mlflow_store, mlflow_template  # noqa: F401 - fixtures
 
 from components.cli import main
-
-#: Dark videos, 4 classes, 2 groups (1 test group): 8 videos of 12 frames.
-DATASET = {"groups": 2, "clips_per_group": 1, "test_groups": 1, "num_frames": 12,
-           "height": 48, "width": 64, "lighting": "dark", "seed": 5}
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory: pytest.TempPathFactory) -> Shards:
-    return synthetic_shards(tmp_path_factory.mktemp("export-data"), **DATASET)
-
-
-@pytest.fixture(scope="module")
-def folders(shards: Shards, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("export-models")
-    return {job: write_untrained(root / job, job, shards, seed=i)
-            for i, job in enumerate(("normal", "motion", "student"))}
 
 
 def _export(shards: Shards, model: str, out: Path, *extra: str) -> dict:
