@@ -31,6 +31,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("models", "components.stages.models", "table of every model: parameters and FLOPs per clip"),
     ("ablate", "components.stages.ablate", "LIFT-Net and MEI ablation tables (DVC experiments)"),
     ("claims", "components.stages.claims", "the papers' claims checked on this dataset"),
+    ("with-ray", "components.stages.with_ray", "run a command whose stages share one Ray head"),
 )
 
 
