@@ -77,3 +77,26 @@ def test_with_ray_without_a_command_says_so() -> None:
     done = subprocess.run([str(BIN / "har"), "with-ray", "--"], env=_clean_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "no command given" in done.stderr, done.stderr
+
+
+def test_with_ray_passes_sigterm_on_and_waits_for_the_command(tmp_path: Path) -> None:
+    import signal
+
+    mark = tmp_path / "terminated"
+    child = ("import pathlib, signal, sys, time\n"
+             "def stop(signum, frame):\n"
+             f"    time.sleep(1); pathlib.Path({str(mark)!r}).write_text('yes'); sys.exit(7)\n"
+             "signal.signal(signal.SIGTERM, stop)\n"
+             "print('ready', flush=True)\n"
+             "time.sleep(120)\n")
+    proc = subprocess.Popen([str(BIN / "har"), "with-ray", "--", sys.executable, "-c", child],
+                            env={**_clean_env(), "RAY_ADDRESS": "10.1.2.3:6379"},
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert mark.read_text() == "yes"  # the command got SIGTERM and har waited for it
+    assert code == 7

@@ -38,10 +38,11 @@ def run_command(command: list[str], env: dict[str, str]) -> int:
     while True:
         try:
             return proc.wait()
-        except KeyboardInterrupt:
-            # Ctrl-C already reached the child (same process group); a SIGTERM of
-            # ours (raised here as KeyboardInterrupt) is passed on. Then wait for it.
-            if proc.poll() is None:
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C has reached the child too (same process group): let it wind down.
+            # A SIGTERM of ours (raised as KeyboardInterrupt, components._lifetime) is
+            # passed on. Either way the head stays up until the command has ended.
+            if str(interrupt).startswith("signal") and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
 
 
