@@ -637,8 +637,8 @@ def _output_name_dir(request: TrainRequest, parent: Path) -> Path:
     return request.repo_root.resolve() / parent / (request.outputs.name or request.job)
 
 
-def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float) -> tuple[str,
-                                                                                          Any]:
+def _log_and_register(prepared: Prepared, state: Mapping[str, Any], metrics: Mapping[str, float],
+                      confusion: Any = None) -> tuple[str, Any]:
     """Log the model as a video model (an MLflow pyfunc model: video paths in, top-5
     labels out; ``components.tracking.video_model``), register it, maybe promote it.
 
@@ -649,9 +649,13 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
     """
     import tempfile
 
+    from mlflow.tracking import MlflowClient
+
     from components.tracking import promote_if_better
+    from components.tracking.model_card import attach_model_card, training_card_facts
     from components.tracking.video_model import log_video_model
     from components.training import outputs as out
+    from components.training.config import as_plain
 
     job, request = prepared.request.job, prepared.request
     name = registered_name(request)
@@ -671,6 +675,7 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
             out.write_model(written, state["model"], _model_info(prepared))
         with _registry_notices_hidden():
             version = log_video_model({"model": written}, registered_model_name=name)
+    top1 = float(metrics["top1"])
     _describe_version(prepared, name, str(version.version), top1)
     metric = "test/top1"
     decision = promote_if_better(name, version.version, metric_name=metric, metric_value=top1,
@@ -678,6 +683,15 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], top1: float)
                                  candidate_only=request.candidate_only)
     log.info("%s v%s: %s (%s)", name, version.version,
              "promoted to champion" if decision.promoted else "champion kept", decision.reason)
+    data = prepared.data
+    try:  # the model is registered: a card that cannot be written must not fail the stage
+        attach_model_card(MlflowClient(), name, str(version.version), training_card_facts(
+            dataset_key=prepared.labels["key"], dataset_info=data.dataset_info,
+            params=as_plain(prepared.config), metrics=metrics, classes=data.classes,
+            confusion=confusion, manifest=data.files.get("manifest"),
+            promotion=f"{'promoted' if decision.promoted else 'kept'}: {decision.reason}"))
+    except Exception as exc:  # noqa: BLE001 - reported, and `har evaluate` writes cards too
+        log.warning("%s v%s: model card not written (%s)", name, version.version, exc)
     return str(version.version), decision
 
 
@@ -818,7 +832,7 @@ def _finish(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
         _write_outputs(prepared, state, metrics, figures, run_id)
     version, decision = None, None
     if prepared.request.register and prepared.plan.settings.log_model:
-        version, decision = _log_and_register(prepared, state, metrics["top1"])
+        version, decision = _log_and_register(prepared, state, metrics, confusion)
     return metrics, history, version, decision
 
 

@@ -80,10 +80,11 @@ def test_two_worker_ddp_fit_learns_and_everything_is_recorded(
     assert "checkpoint" not in artifacts  # the resume state stays out of the store
     version = client.get_model_version("har-teacher", result.model_version)
     assert version.run_id == run.info.run_id
-    # The registry says what the model is, what it was trained on and how.
-    assert version.description.startswith("R(2+1)D teacher (cross-entropy): r2plus1d_18, "
-                                          "input gamma, on ")
-    assert "`har train --job teacher`" in version.description
+    # The registry says what the model is, what it was trained on and how: its card.
+    card = version.description
+    assert card.startswith("# Model card: har-teacher v1\n\nR(2+1)D teacher (cross-entropy): "
+                           "r2plus1d_18, input gamma, on ")
+    assert "`har train --job teacher`" in card and "## Results" in card, card
     assert version.tags["har.variant"] == "teacher" and version.tags["har.lighting"] == "dark"
     assert "champion (serves" in client.get_registered_model("har-teacher").description
     assert str(client.get_registered_model("har-teacher").aliases["champion"]) == \

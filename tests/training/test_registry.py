@@ -31,7 +31,7 @@ def test_champion_moves_only_when_a_version_beats_it(
     outcomes = []
     for top1 in (0.5, 0.25, 0.75):
         with training_run(f"candidate-{top1}", experiment="har-tests") as run:
-            version, decision = _log_and_register(prepared, state, top1)
+            version, decision = _log_and_register(prepared, state, {"top1": top1})
             outcomes.append((version, decision.promoted))
             tag = client.get_run(run.run_id).data.tags["har.champion_decision"]
             assert tag.startswith(f"har-teacher v{version}: "
