@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import warnings
 from collections.abc import Iterator, Mapping
@@ -105,15 +106,27 @@ class LogitsOnly(nn.Module):
         return out[0] if isinstance(out, tuple) else out
 
 
+#: Loggers of the exporter and the ONNX optimizer (one line per rewrite at INFO).
+_CHATTY_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx", "torch.export")
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """The exporters print progress (and the ONNX optimizer notes on stderr) and warn
     about module attributes set in forward (LIFT-Net keeps its trunk features for
     distillation): keep the console to ours. Failures still raise."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")
-        yield
+    loggers = [logging.getLogger(n) for n in _CHATTY_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:  # the ONNX optimizer logs each rewrite at INFO, which har shows
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def export_onnx(model: nn.Module, example_inputs: Mapping[str, torch.Tensor], path: Path,
