@@ -1,9 +1,12 @@
 """Kill ``har train`` during epoch 2, run it again: it resumes after epoch 1.
 
-The real stage runs in a subprocess (its own local Ray, 2 DDP workers). Once Ray
-has registered the epoch-1 checkpoint, the whole process group is killed with
-SIGKILL; the same command then continues from that checkpoint, logs into the same
-MLflow run, and every epoch's metrics appear exactly once.
+The real stage runs in a subprocess (2 DDP workers), as in a pipeline run: both
+runs join one local Ray head (``components.ray_head``, ``RAY_ADDRESS``) that
+outlives them. Once Ray has registered the epoch-1 checkpoint, the stage's whole
+process group is killed with SIGKILL: the head gets every CPU back and keeps no
+placement group (Ray ends a dead driver's actors). The same command then continues
+from that checkpoint on the same head, logs into the same MLflow run, and every
+epoch's metrics appear exactly once; afterwards the head is idle again.
 
 The two runs also check the terminal: the first, ``har -v``, shows Ray's own
 output; the second, by default, only the stage's lines: one per epoch, no
@@ -24,6 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.ray_head import RayHead, local_ray_head
 from components.training.checkpoint import latest_checkpoint, read_checkpoint_meta
 from training._data import TinyDataset
 
@@ -58,8 +62,38 @@ def _latest_epoch(storage: Path) -> int:
     return 0
 
 
+HEAD_CPUS = 2  # the two DDP workers' CPUs
+#: Prints the head's free CPUs and its placement groups that are not removed.
+USAGE = """\
+import json, ray
+ray.init(logging_level="ERROR")
+groups = [g["state"] for g in ray.util.placement_group_table().values()]
+print(json.dumps({"cpus": ray.available_resources().get("CPU", 0),
+                  "groups": [s for s in groups if s != "REMOVED"]}))
+"""
+
+
+def _head_idle(head: RayHead, env: dict[str, str], timeout_s: float = 120) -> dict:
+    """Wait until ``head`` has all its CPUs free and no live placement group; its usage."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done = subprocess.run([sys.executable, "-c", USAGE], env={**env, **head.env},
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        usage = json.loads(done.stdout.strip().splitlines()[-1])
+        if (usage["cpus"] == HEAD_CPUS and not usage["groups"]) or time.monotonic() > deadline:
+            return usage
+        time.sleep(2)
+
+
 def test_killed_job_resumes_from_epoch_one_and_logs_each_epoch_once(
         tiny_data: TinyDataset, mlflow_store: str, tmp_path: Path) -> None:
+    with local_ray_head(num_cpus=HEAD_CPUS) as head:
+        _kill_and_resume_on(head, tiny_data, mlflow_store, tmp_path)
+
+
+def _kill_and_resume_on(head: RayHead, tiny_data: TinyDataset, mlflow_store: str,
+                        tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
     root = tiny_data.root
@@ -71,6 +105,7 @@ def test_killed_job_resumes_from_epoch_one_and_logs_each_epoch_once(
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_store, "OMP_NUM_THREADS": "1"}
     for name in ("RAY_ADDRESS", "HAR_VERBOSE", "RAY_COLOR_PREFIX", "MLFLOW_LOGGING_LEVEL"):
         env.pop(name, None)
+    env.update(head.env)
     log_path = tmp_path / "first.log"
     with log_path.open("w") as log:
         verbose = [command[0], command[1], "-v", *command[2:]]
@@ -88,7 +123,12 @@ def test_killed_job_resumes_from_epoch_one_and_logs_each_epoch_once(
             first.wait(timeout=60)
     assert _latest_epoch(root / "ray") == 1, "killed too late: epoch 2 had finished"
     loud = log_path.read_text()
-    assert "Started a local Ray instance" in loud  # Ray's INFO lines, with -v
+    port = head.address.rsplit(":", 1)[1]
+    assert "Connecting to existing Ray cluster at address: " in loud  # Ray's INFO, with -v
+    assert f":{port}" in loud and "Started a local Ray instance" not in loud
+    # The killed driver's actors ended and its placement group went: the head is free.
+    usage = _head_idle(head, env)
+    assert usage == {"cpus": HEAD_CPUS, "groups": []}, usage
     assert "(RayTrainWorker" in loud or "(TrainController" in loud, loud[-3000:]
 
     second = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
@@ -99,6 +139,8 @@ def test_killed_job_resumes_from_epoch_one_and_logs_each_epoch_once(
     quiet = second.stderr
     assert not [word for word in NOISE if word in quiet], quiet
     assert len(quiet.splitlines()) <= MAX_QUIET_LINES, quiet
+    usage = _head_idle(head, env)  # a stage that finished leaves nothing reserved either
+    assert usage == {"cpus": HEAD_CPUS, "groups": []}, usage
     epoch_lines = [line for line in quiet.splitlines() if line.startswith("epoch ")]
     assert [line.split("  ")[0] for line in epoch_lines] == ["epoch 2/3", "epoch 3/3"], quiet
     assert all("train loss" in line and "val top-1" in line for line in epoch_lines), quiet
