@@ -8,15 +8,24 @@ Overrides hold for the run only: params.yaml is given back byte for byte
 afterwards (see :mod:`flows.params`).
 
 Serve it as a deployment with ``python -m flows.deploy`` (see README).
+
+A run that includes a Ray stage (representations, training) starts one local Ray
+head for all of them (:mod:`components.ray_head`) unless ``RAY_ADDRESS`` is set,
+and stops it when the run ends, fails or is interrupted. Each stage's output
+streams into the flow-run log line by line as it is printed, without ANSI codes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,23 +59,96 @@ def _env() -> dict[str, str]:
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")  # stages call `har`
     env.setdefault("OMP_NUM_THREADS", "1")
+    # Plain lines, flushed as printed: the flow-run log is no terminal.
+    env.update(NO_COLOR="1", TERM="dumb", PYTHONUNBUFFERED="1")
     return env
 
 
+#: Colour and cursor codes (CSI sequences), should a tool print them anyway.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+#: DVC's closing hint after a repro (git add dvc.lock, autostage): no use in a flow
+#: run, whose lock file the run's owner commits.
+_DVC_HINTS = ("To track the changes with git, run:", "git add ", "To enable auto staging, run:",
+              "dvc config core.autostage true")
+
+
+def stream_command(cmd: list[str], cwd: str, env: dict[str, str],
+                   on_line: Callable[[str], None], tail_lines: int = 200) -> tuple[int, list[str]]:
+    """Run ``cmd`` with stderr merged into stdout, passing each line (ANSI codes
+    removed, DVC's git hints dropped) to ``on_line`` as soon as it is printed.
+
+    Returns:
+        (exit status, the last ``tail_lines`` lines passed on).
+    """
+    tail: deque[str] = deque(maxlen=tail_lines)
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                          errors="replace", bufsize=1) as proc:
+        assert proc.stdout is not None
+        try:
+            for raw in proc.stdout:
+                line = _ANSI.sub("", raw.rstrip("\r\n")).rstrip()
+                if not line.strip() or line.strip().startswith(_DVC_HINTS):
+                    continue
+                tail.append(line)
+                on_line(line)
+        except BaseException:
+            proc.terminate()  # interrupted flow: the stage goes too (DVC passes it on)
+            raise
+        return proc.wait(), list(tail)
+
+
 def run_dvc_stage(name: str, repo: str, force: bool = False) -> StageOutcome:
-    """Run ``dvc repro --single-item NAME`` in ``repo``; raise with DVC's output on failure."""
+    """Run ``dvc repro --single-item NAME`` in ``repo``, its output streaming into the
+    flow-run log; raise with the output's tail on failure."""
     logger = get_run_logger()
     cmd = [_dvc(), "repro", "--single-item", name] + (["--force"] if force else [])
     started = time.monotonic()
-    proc = subprocess.run(cmd, cwd=repo, env=_env(), capture_output=True, text=True)
-    seconds = time.monotonic() - started
-    output = (proc.stdout + proc.stderr).strip()
-    for line in output.splitlines()[-40:]:
+    skipped = False
+
+    def log_line(line: str) -> None:
+        nonlocal skipped
+        skipped = skipped or "didn't change, skipping" in line or "is cached - skipping" in line
         logger.info("%s | %s", name, line)
-    if proc.returncode != 0:
-        raise RuntimeError(f"stage {name!r} failed (dvc exit {proc.returncode}):\n{output[-4000:]}")
-    ran = "didn't change, skipping" not in output and "is cached - skipping" not in output
-    return StageOutcome(name, ran, round(seconds, 2))
+
+    code, tail = stream_command(cmd, repo, _env(), log_line)
+    seconds = time.monotonic() - started
+    if code != 0:
+        output = "\n".join(tail)
+        raise RuntimeError(f"stage {name!r} failed (dvc exit {code}):\n{output[-4000:]}")
+    return StageOutcome(name, not skipped, round(seconds, 2))
+
+
+#: Stages that run on Ray (their ``har`` sub-command joins ``RAY_ADDRESS``).
+RAY_STAGES = ("represent_", "train_", "tune")
+
+
+@contextlib.contextmanager
+def shared_ray(stages: list[str]) -> Iterator[str | None]:
+    """One local Ray head for ``stages`` when one of them runs on Ray and no
+    ``RAY_ADDRESS`` is set; yields the address the stages join (None: no head).
+
+    The address and the head's token go into this process's environment for the
+    block (the stage subprocesses inherit it; not a task parameter, so the token
+    stays out of Prefect's records) and are taken out again, and the head stopped,
+    when the block ends, also on failure or interrupt."""
+    from components.ray_head import local_ray_head
+
+    if os.environ.get("RAY_ADDRESS", "").strip() or \
+            not any(name.startswith(RAY_STAGES) for name in stages):
+        yield os.environ.get("RAY_ADDRESS") or None
+        return
+    with local_ray_head() as head:
+        saved = {key: os.environ.get(key) for key in head.env}
+        os.environ.update(head.env)
+        try:
+            yield head.address
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def stage_task(spec: StageSpec):  # type: ignore[no-untyped-def]
@@ -127,10 +209,12 @@ def har_pipeline(
                     overrides) as changed:
         logger.info("params.yaml for this run: %s",
                     ", ".join(changed) + " changed" if changed else "as it is")
-        for spec in PIPELINE:
-            if stages and spec.name not in stages:
-                continue
-            outcomes.append(stage_task(spec)(spec.name, repo, force))
+        selected = [spec for spec in PIPELINE if not stages or spec.name in stages]
+        with shared_ray([spec.name for spec in selected]) as address:
+            if address:
+                logger.info("Ray stages join the Ray at %s", address)
+            for spec in selected:
+                outcomes.append(stage_task(spec)(spec.name, repo, force))
     rows = "\n".join(
         f"| {o.name} | {'ran' if o.ran else 'up to date'} | {o.seconds:.1f} |" for o in outcomes
     )

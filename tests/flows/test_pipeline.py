@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -51,10 +53,38 @@ def test_prefect_flow_runs_stages_as_tasks(repo: Path, prefect_harness):
     params["ingest"]["probe"] = "decode"
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
-    outcomes = har_pipeline(repo=str(repo), stages=DATA_STAGES)
+    state = har_pipeline(repo=str(repo), stages=DATA_STAGES, return_state=True)
+    outcomes = state.result()
     status = {o.name: o.ran for o in outcomes}
     assert [o.name for o in outcomes] == DATA_STAGES
     # Only ingest's parameters moved; its outputs came out identical, so DVC skips
     # every later stage too.
     assert status == {name: name == "ingest" for name in DATA_STAGES}, status
     assert json.loads((repo / "data/ingest/dataset.json").read_text())["usable"] == 12
+
+    # The stages' output is in the flow-run log, line by line, plain: no ANSI codes,
+    # no DVC hint to git-add the lock file. Representation stages ran on one Ray
+    # head of the flow's, gone with the flow (RAY_ADDRESS unset again).
+    messages = _flow_run_messages(state.state_details.flow_run_id, "ingest | ")
+    ingest = [m for m in messages if m.startswith("ingest | ")]
+    assert any("Running stage 'ingest'" in m for m in ingest), ingest
+    assert len(ingest) >= 3, ingest
+    assert not [m for m in messages if "\x1b[" in m or "git add" in m], messages
+    assert any(m.startswith("Ray stages join the Ray at 127.0.0.1:") for m in messages), messages
+    assert "RAY_ADDRESS" not in os.environ
+
+
+def _flow_run_messages(flow_run_id, wait_for: str, timeout_s: float = 60) -> list[str]:
+    """The flow run's log messages (its tasks' included), once one starts with ``wait_for``
+    (logs reach the API in batches)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    deadline = time.monotonic() + timeout_s
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+            messages = [log.message for log in logs]
+            if any(m.startswith(wait_for) for m in messages) or time.monotonic() > deadline:
+                return messages
+            time.sleep(1)
