@@ -26,8 +26,10 @@ $(STAMP): requirements.lock pyproject.toml | $(VENV)/bin/python
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	touch $@
 
+# One local Ray head for the whole run: every Ray stage joins it (RAY_ADDRESS)
+# instead of starting its own; `har with-ray` stops exactly that head at the end.
 demo: $(STAMP)
-	bash scripts/demo.sh
+	$(BIN)/har with-ray -- bash scripts/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
