@@ -2,6 +2,7 @@
 
     python -m bench.train [--seconds 30] [--size 64] [--model mobilenetv2_100]
     python -m bench.train --learning [--jobs ...] [--no-paper]   # see bench/learning.py
+    python -m bench.train --fixed-cost [--stages 2]   # a stage's own Ray vs a shared head
 
 Both sides run :func:`components.training.epoch.train_one_epoch` on the same
 synthetic MEI shards (the motion-stream job) with the same model, batch and
@@ -23,6 +24,15 @@ Printed, as samples per second and as ratios to the plain loop:
 
 The epoch is sized from a short calibration so that the plain loop takes about
 ``--seconds``.
+
+``--fixed-cost``: what a training stage pays besides its epochs, as a pipeline
+run pays it per stage. Each stage is a fresh process (imports, Ray, one two-epoch
+``fit`` on tiny shards) timed from its start to its exit; minus the epochs' own
+seconds that is its fixed cost. Measured first with the stage's own local Ray,
+then ``--stages`` times attached to one head started for them
+(:mod:`components.ray_head`, ``RAY_ADDRESS``: what ``make demo`` and the Prefect
+flow do), whose start-up is printed apart (paid once per run). Target: <= 8 s
+per attached stage.
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ import argparse
 import json
 import math
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,6 +118,75 @@ def plain_epoch(prepared, max_steps: int | None = None) -> tuple[int, float]:  #
     return stats.samples, stats.seconds
 
 
+def stage_child(root: Path, args: argparse.Namespace) -> None:
+    """One training stage in this process (``--child ROOT``): print its epochs' seconds."""
+    from components.training.checkpoint import read_checkpoint_meta
+    from components.training.driver import cluster_cpus, ensure_ray, fit, prepare_training
+
+    imported = time.time()
+    ensure_ray(int(os.environ.get("BENCH_CPUS", "0")) or None)
+    joined = time.time()
+    cpus = cluster_cpus()
+    result = fit(prepare_training(make_request(root, args, cpus), total_cpus=cpus))
+    history = read_checkpoint_meta(Path(result.checkpoint.path))["history"]
+    print(json.dumps({"epoch_seconds": sum(float(h["epoch_seconds"]) for h in history),
+                      "imported": imported, "joined": joined,
+                      "first_step": float(history[0]["time"]) - float(history[0]["epoch_seconds"]),
+                      "last_epoch_end": float(history[-1]["time"])}))
+
+
+def timed_stage(root: Path, args: argparse.Namespace, env: dict[str, str]) -> dict[str, float]:
+    """One stage's seconds: ``wall`` (process start to exit), ``epochs`` (inside them),
+    ``imports`` (start to Ray), ``ray`` (ray.init / joining), ``to_first_step`` (start
+    to the first training step), ``after`` (end of the last epoch to exit)."""
+    import shutil
+
+    shutil.rmtree(root / "ray", ignore_errors=True)  # a fresh run, not a resumed one
+    cmd = [sys.executable, "-m", "bench.train", "--child", str(root), "--size", str(args.size),
+           "--model", args.model, "--batch-size", str(args.batch_size)]
+    started = time.time()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    ended = time.time()
+    if done.returncode != 0:
+        raise SystemExit(f"stage failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    child = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall": ended - started, "epochs": child["epoch_seconds"],
+            "imports": child["imported"] - started, "ray": child["joined"] - child["imported"],
+            "to_first_step": child["first_step"] - started,
+            "after": ended - child["last_epoch_end"]}
+
+
+def fixed_cost(args: argparse.Namespace) -> None:
+    """A training stage's fixed cost: its own Ray vs attached to one shared head."""
+    from components.ray_head import local_ray_head
+
+    cpus = os.cpu_count() or 1
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "1"), RAY_USAGE_STATS_ENABLED="0",
+               BENCH_CPUS=str(cpus))
+    with tempfile.TemporaryDirectory(prefix="bench-fixed-") as tmp:
+        root = Path(tmp)
+        write_shards(root, videos=8, size=args.size, test_videos=2)
+        own = timed_stage(root, args, env)
+        started = time.perf_counter()
+        with local_ray_head(cpus) as head:
+            head_s = time.perf_counter() - started
+            attached = [timed_stage(root, args, {**env, **head.env})
+                        for _ in range(args.stages)]
+    stages = [("own Ray", own)] + [(f"attached, stage {i + 1}", t) for i, t in enumerate(attached)]
+    report("fixed cost of one training stage (wall minus epochs)",
+           [(name, t["wall"] - t["epochs"], "s") for name, t in stages], "own Ray")
+    report("start of the stage's process to its first training step",
+           [(name, t["to_first_step"], "s") for name, t in stages], "own Ray")
+    for name, t in stages:
+        print(f"{name}: {t['wall']:.1f} s wall = imports {t['imports']:.1f} + Ray "
+              f"{t['ray']:.1f} + to first step {t['to_first_step'] - t['imports'] - t['ray']:.1f}"
+              f" + epochs and between them {t['wall'] - t['to_first_step'] - t['after']:.1f} "
+              f"(in epochs {t['epochs']:.1f}) + after the last epoch {t['after']:.1f}")
+    print(f"the shared head took {head_s:.1f} s to start (once per pipeline run); "
+          f"target <= 8 s fixed cost per attached stage, {cpus} CPU(s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="target plain epoch length")
@@ -115,12 +196,23 @@ def main() -> None:
     parser.add_argument("--learning", action="store_true",
                         help="instead: how fast each demo model learns (bench.learning; "
                              "run after make demo)")
+    parser.add_argument("--fixed-cost", action="store_true",
+                        help="instead: a training stage's fixed cost, own Ray vs a shared head")
+    parser.add_argument("--stages", type=int, default=2,
+                        help="--fixed-cost: stages run attached to the one head")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     from bench import learning
 
     learning.add_arguments(parser)
     args = parser.parse_args()
     if args.learning:
         learning.run(args)
+        return
+    if args.child is not None:
+        stage_child(args.child, args)
+        return
+    if args.fixed_cost:
+        fixed_cost(args)
         return
 
     from components.training.driver import ensure_ray, fit, prepare_training
