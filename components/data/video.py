@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import av
 import numpy as np
@@ -432,3 +432,164 @@ def write_video(
             container.mux(packet)
     finally:
         container.close()
+
+
+class StreamFrame(NamedTuple):
+    """One frame of a stream (:func:`iter_frames`).
+
+    Attributes:
+        timestamp_s: presentation time in seconds from the stream's first frame.
+        rgb: uint8 ``(H, W, 3)`` at the requested size (native size when none).
+        native: uint8 ``(H0, W0, 3)`` at the source's size, or ``None`` unless asked for.
+    """
+
+    timestamp_s: float
+    rgb: np.ndarray
+    native: np.ndarray | None
+
+
+def open_options(source: str) -> tuple[str | None, dict[str, str]]:
+    """The FFmpeg input format and options for ``source``: ``/dev/videoN`` is a V4L2
+    camera, ``rtsp://`` goes over TCP (UDP loses packets on busy networks and the
+    decoder then shows grey smears), anything else is a file or a URL FFmpeg opens."""
+    if source.startswith("/dev/video"):
+        return "v4l2", {}
+    if source.startswith(("rtsp://", "rtsps://")):
+        return None, {"rtsp_transport": "tcp", "timeout": "5000000"}
+    return None, {}
+
+
+def is_live(source: str) -> bool:
+    """True for a camera or a network stream (frames arrive at the source's pace)."""
+    return source.startswith("/dev/video") or "://" in source
+
+
+def iter_frames(
+    source: str | Path,
+    *,
+    size: tuple[int, int] | None = None,
+    native: bool = False,
+    options: dict[str, str] | None = None,
+) -> Iterator[StreamFrame]:
+    """Decode a file, a camera (``/dev/videoN``) or a URL (``rtsp://``) frame by frame.
+
+    Args:
+        source: path, device or URL.
+        size: ``(height, width)`` of ``rgb``: scaled by swscale during the colour
+            conversion, as :func:`decode_frames` does, so a model sees what it saw in
+            training.
+        native: also return each frame at the source's size (to draw on).
+        options: FFmpeg options added to those of :func:`open_options`.
+
+    Yields:
+        :class:`StreamFrame` in presentation order.
+
+    Raises:
+        VideoError: the source cannot be opened or has no video stream; a stream
+            that fails part way just ends (its frames so far were yielded).
+    """
+    text = str(source)
+    fmt, opts = open_options(text)
+    if not is_live(text):
+        path = Path(text)
+        container = _open(path)
+    else:
+        try:
+            container = av.open(text, mode="r", format=fmt, options=opts | (options or {}))
+        except _PYAV_FAILURES as exc:
+            raise VideoError(Path(text), f"cannot open stream: {_describe(exc)}") from exc
+    try:
+        stream = _video_stream(container, Path(text))
+        stream.thread_type = "SLICE"
+        height, width = size if size is not None else (None, None)
+        first: float | None = None
+        rate = stream.average_rate or stream.guessed_rate
+        step = 1.0 / float(rate) if rate else 0.04
+        count = 0
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is not None and frame.time_base is not None:
+                    t = float(frame.pts * frame.time_base)
+                else:
+                    t = count * step
+                first = t if first is None else first
+                rgb = frame.to_ndarray(width=width, height=height, format="rgb24")
+                yield StreamFrame(t - first, rgb,
+                                  frame.to_ndarray(format="rgb24") if native else None)
+                count += 1
+        except (av.FFmpegError, OSError):
+            return  # a damaged tail or a dropped connection ends the stream
+    finally:
+        _close(container)
+
+
+def stream_fps(source: str | Path) -> float:
+    """The frame rate a source declares (25.0 when it declares none)."""
+    text = str(source)
+    fmt, opts = open_options(text)
+    try:
+        container = _open(Path(text)) if not is_live(text) else av.open(
+            text, mode="r", format=fmt, options=opts)
+    except _PYAV_FAILURES as exc:
+        raise VideoError(Path(text), f"cannot open: {_describe(exc)}") from exc
+    try:
+        stream = _video_stream(container, Path(text))
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        return float(rate) if rate else 25.0
+    finally:
+        _close(container)
+
+
+class VideoWriter:
+    """Write RGB frames one at a time (H.264 when the bundled FFmpeg has libx264,
+    MPEG-4 part 2 otherwise); odd sizes are cropped to even (4:2:0 chroma).
+
+    Use as a context manager; ``write(rgb)`` takes uint8 ``(H, W, 3)``.
+    """
+
+    def __init__(self, path: str | Path, fps: float, crf: int = 23) -> None:
+        self.path = Path(path)
+        self._fps = fps
+        self._crf = crf
+        self._container: av.container.OutputContainer | None = None
+        self._stream: av.VideoStream | None = None
+        self.frames = 0
+
+    def _start(self, height: int, width: int) -> None:
+        from fractions import Fraction
+
+        self._container = av.open(str(self.path), mode="w")
+        rate = Fraction(self._fps).limit_denominator(1001)
+        try:
+            self._stream = self._container.add_stream(
+                "libx264", rate=rate, options={"crf": str(self._crf), "preset": "veryfast"})
+        except (av.FFmpegError, ValueError):  # an FFmpeg build without libx264
+            self._stream = self._container.add_stream("mpeg4", rate=rate)
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = "yuv420p"
+
+    def write(self, rgb: np.ndarray) -> None:
+        h, w = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2
+        if self._stream is None:
+            self._start(h, w)
+        assert self._container is not None and self._stream is not None
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h, :w], np.uint8),
+                                           format="rgb24")
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._container is None:
+            return
+        assert self._stream is not None
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._container = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
