@@ -27,6 +27,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("tune", "components.stages.tune", "sweep LIFT-Net's N, trainable ViT blocks, lr (Ray Tune)"),
     ("evaluate", "components.stages.evaluate", "video-level results of every model, registration"),
     ("predict", "components.stages.predict", "top-5 actions of a video with a registered model"),
+    ("explain", "components.stages.explain", "picture of where a model looks in a video (PNG)"),
     ("stream", "components.stages.stream", "live labels of a video file, camera or RTSP stream"),
     ("export", "components.stages.export", "ONNX / TorchScript export, checked: parity, latency"),
     ("models", "components.stages.models", "table of every model: parameters and FLOPs per clip"),
