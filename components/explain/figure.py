@@ -1,7 +1,8 @@
 """Explanation pictures: the frames, the maps over them, the predicted label.
 
 Frames are enlarged (nearest neighbour) to at least :data:`MIN_SIDE` px a side,
-as ``har show`` does, so a 32 px frame is readable; each map is drawn over its
+as ``har show`` does, so a 32 px frame is readable, and brightened (:func:`brighten`) so a dark one
+is visible; each map is drawn over its
 frame in a colour scale with a colour bar (0: no evidence, 1: the strongest).
 """
 
@@ -30,8 +31,17 @@ def enlarge(image: np.ndarray, min_side: int = MIN_SIDE) -> np.ndarray:
     return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
 
 
+def brighten(image: np.ndarray) -> np.ndarray:
+    """uint8 image stretched so its 99th percentile is white: a dark frame becomes
+    visible (display only; the model saw the frame as it is)."""
+    top = float(np.percentile(image, 99))
+    if top <= 0 or top >= 255:
+        return image
+    return np.clip(image.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
+
+
 def _show(ax: Axes, image: np.ndarray, heat: np.ndarray | None, caption: str):  # noqa: ANN202
-    picture = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+    picture = brighten(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image)
     ax.imshow(enlarge(picture), cmap="gray" if picture.ndim == 2 else None,
               interpolation="nearest")
     shown = None
@@ -78,11 +88,11 @@ def lift_figure(title: str, frames: np.ndarray, positions: Sequence[int],
     axes = fig.subplots(len(picks), 1 + len(names), squeeze=False)
     mappable = None
     for row, i in zip(axes, picks, strict=True):
-        _show(row[0], frames[i], None, f"frame {positions[i]}")
+        _show(row[0], frames[i], None, f"frame {positions[i]} (brightened)")
         for ax, name in zip(row[1:], names, strict=True):
             mappable = _show(ax, frames[i], maps[name][i], labels.get(name, name)) or mappable
     if mappable is not None:
         fig.colorbar(mappable, ax=axes.ravel().tolist(), shrink=0.6,
-                     label="relevance (0 to 1, clip maximum)")
+                     label="relevance (clip min 0 to max 1)")
     fig.suptitle(title, fontsize=11)
     return fit_to_text(fig)

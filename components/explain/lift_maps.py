@@ -39,9 +39,11 @@ def _to_frames(per_patch: torch.Tensor, grid: tuple[int, int], size: tuple[int, 
 
 
 def _unit(maps: torch.Tensor) -> torch.Tensor:
-    """Scaled to 0..1 by the clip's maximum (frames stay comparable with each other)."""
-    peak = maps.max()
-    return maps / peak if peak > 0 else maps
+    """Stretched to 0..1 between the clip's minimum and maximum (one scale for all
+    frames, so they stay comparable; min-max because the raw maps are nearly flat:
+    a trained model's CLS attention is spread, and ratios near 1 read as nothing)."""
+    low, high = maps.min(), maps.max()
+    return (maps - low) / (high - low) if high > low else torch.zeros_like(maps)
 
 
 def lift_net_maps(model: LiftNet, raw: torch.Tensor, lum: torch.Tensor
@@ -56,7 +58,8 @@ def lift_net_maps(model: LiftNet, raw: torch.Tensor, lum: torch.Tensor
 
     Returns:
         ``{"cross_attention": (T, H, W), "fourier": (T, H, W)}`` float32 in 0..1,
-        each scaled by its maximum over the whole clip:
+        each stretched between its minimum and maximum over the whole clip (0: the
+        clip's weakest place, 1: its strongest):
 
         * ``cross_attention``: in every LIFT block the luminous tokens (queries)
           attend to the T Main-Stream frame tokens (keys). ``a_t`` = the attention

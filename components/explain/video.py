@@ -74,8 +74,10 @@ def explain_video(parts: Mapping[str, TrainedModel], video: Path) -> Explanation
             continue
         sample = middle_sample(part, records[stream], key, video)
         cam = gradcam(part.model, sample.inputs[0], target).numpy()
-        what = "base frame" if stream == "normal" else "MEI"
-        columns += [(f"{what} (item {sample.positions[0]})", sample.images[0], None),
+        kind = part.kinds["frames" if stream == "normal" else "main"]
+        what = (f"base frame {sample.positions[0]} ({kind})" if stream == "normal"
+                else f"{kind.upper()} {sample.positions[0]}")
+        columns += [(what, sample.images[0], None),
                     (f"Grad-CAM, {stream} stream", sample.images[0], cam)]
     if not columns:
         raise ValueError(f"cannot explain {', '.join(parts)}: only LIFT-Net and the 2D "
