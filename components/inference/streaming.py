@@ -141,7 +141,7 @@ class WindowResult:
 @dataclass
 class StreamStats:
     """Totals of one stream: frames read, windows ready / scored / dropped, the
-    longest the queue ever was (at most 1), media and wall seconds."""
+    longest the queue ever was (at most 1), media, wall and model-busy seconds."""
 
     frames: int = 0
     windows: int = 0
@@ -150,6 +150,7 @@ class StreamStats:
     max_queue: int = 0
     media_s: float = 0.0
     wall_s: float = 0.0
+    busy_s: float = 0.0
 
     @property
     def real_time_factor(self) -> float:
@@ -198,7 +199,9 @@ class StreamRunner:
         self.current: WindowResult | None = None
 
     def _score(self, w: _Window) -> WindowResult:
+        started = self.clock.now()
         probs = np.asarray(self.classify(w.frames), dtype=np.float64)
+        self.stats.busy_s += self.clock.now() - started
         best = int(np.argmax(probs))
         result = WindowResult(w.index, w.start_s, w.end_s, self.classes[best],
                               float(probs[best]), self.clock.now() - w.ready_at, probs)
@@ -215,22 +218,35 @@ class StreamRunner:
         moment (for drawing). The busy model, the queue of one and the drops follow
         the module docstring.
         """
-        paced = source.live or self.realtime
         buffer: deque[StreamFrame] = deque(maxlen=self.window)
         pending: _Window | None = None
         busy_until = -float("inf")
         since_last = 0
         t0 = self.clock.now()
+        anchor: float | None = None  # live: wall time of media time 0
         last_ts = 0.0
-        for frame in source:
+        frames = iter(source)
+        while True:
+            asked = self.clock.now()
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
             if self.max_seconds is not None and frame.timestamp_s >= self.max_seconds:
                 break
-            if paced:
+            now = self.clock.now()
+            if source.live:
+                # A frame we had to wait for is fresh: it arrived now (this re-anchors
+                # after a connection delay or a stall). One read at once was waiting in
+                # the source's buffer while the model ran: it arrived at its media time.
+                if anchor is None or now - asked > 0.5 / max(source.fps, 1e-6):
+                    anchor = now - frame.timestamp_s
+                arrival = anchor + frame.timestamp_s
+            elif self.realtime:
                 arrival = t0 + frame.timestamp_s
-                if not source.live:
-                    self.clock.sleep_until(arrival)  # a file played as a camera would
+                self.clock.sleep_until(arrival)  # a file played as a camera would
             else:
-                arrival = self.clock.now()
+                arrival = now
             self.stats.frames += 1
             last_ts = frame.timestamp_s
             if pending is not None and arrival >= busy_until:

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{stats.windows} windows ({stats.scored} scored, {stats.dropped} dropped) "
               f"over {stats.media_s:.2f} s of video in {stats.wall_s:.2f} s: real-time "
-              f"factor {stats.real_time_factor:.2f}"
+              f"factor {stats.real_time_factor:.2f}, model busy {stats.busy_s:.2f} s"
               + (f"; annotated video: {args.out}" if args.out else ""))
     if stats.frames == 0:
         print(f"har stream: error: {source_text}: no frames decoded", file=sys.stderr)

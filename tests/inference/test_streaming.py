@@ -145,3 +145,37 @@ def test_har_stream_names_a_missing_source(tmp_path: Path,
     code = main(["stream", str(tmp_path / "nope.mp4"), "--model", str(tmp_path)])
     assert code == 2
     assert "nope.mp4" in capsys.readouterr().err
+
+
+class _LiveFile:
+    """A camera played from a file on a simulated clock: frame t is delivered at
+    ``delay + t`` seconds; a read before then waits (the clock jumps), a later read
+    gets it at once from the source's buffer."""
+
+    live = True
+
+    def __init__(self, path: Path, clock: SimulatedClock, delay: float) -> None:
+        self.path, self.clock, self.delay = path, clock, delay
+        self.fps = float(FPS)
+
+    def __iter__(self):
+        for frame in iter_frames(self.path):
+            self.clock.sleep_until(self.delay + frame.timestamp_s)
+            yield frame
+
+
+def test_a_live_source_late_to_start_is_still_scored_as_it_goes(tiny_video: Path) -> None:
+    """A camera whose first frame comes 2 s after opening: windows are scored while
+    the stream runs (frames read from the buffer after a model run count as arrived
+    while it was busy), and no window waits for more than one model run."""
+    clock = SimulatedClock()
+    model_s = 0.3  # windows come every 0.25 s: some must drop
+    classify, _ = _model_taking(clock, model_s)
+    runner = StreamRunner(classify, ("a", "b", "c"), window=4, hop=2, clock=clock)
+    results = list(runner.run(_LiveFile(tiny_video, clock, delay=2.0)))
+    stats = runner.stats
+    assert stats.windows == (FRAMES - 4) // 2 + 1
+    assert stats.dropped > 0 and stats.scored + stats.dropped == stats.windows
+    assert stats.scored >= stats.windows // 2
+    assert max(r.latency_s for r in results) <= 2 * model_s + 1e-9
+    assert stats.busy_s == pytest.approx(model_s * stats.scored)
