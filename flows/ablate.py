@@ -53,7 +53,8 @@ from components.ablation.experiments import (
     EVAL_METRICS,
     CellFailed,
     ExperimentRun,
-    git_head,
+    experiment_repository,
+    in_repository,
     read_at,
     recorded_links,
     run_experiment,
@@ -174,21 +175,13 @@ def har_ablate(
         The tables' rows (see :func:`components.ablation.table_rows`).
     """
     from components.tracking.store import resolve_tracking_uri
+    from flows.params import load_dataset_config
 
     logger = get_run_logger()
-    repo = str(Path(repo).resolve())
-    config_path = Path(config) if Path(config).is_absolute() else Path(repo) / config
-    spec = load_config(config_path)
+    spec = load_config(in_repository(str(Path(repo).resolve()), config))
     tables, chosen = select(spec, table, cells)
-    if not git_head(repo):
-        raise RuntimeError(f"{repo}: dvc exp run needs a git commit to start from "
-                           "(git add -A && git commit)")
-    base: dict[str, Any] = {}
-    if dataset_config:
-        from flows.params import load_dataset_config
-
-        path = Path(dataset_config)
-        base = load_dataset_config(path if path.is_absolute() else Path(repo) / path)
+    repo = experiment_repository(repo)
+    base = load_dataset_config(in_repository(repo, dataset_config)) if dataset_config else {}
     tracking_uri = resolve_tracking_uri(Path(repo))
     logger.info("%d cell(s) for table(s) %s; MLflow at %s", len(chosen),
                 ", ".join(t.name for t in tables), tracking_uri)

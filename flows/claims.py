@@ -46,7 +46,8 @@ from components.ablation.experiments import (
     DATASET_METRICS,
     CellFailed,
     ExperimentRun,
-    git_head,
+    experiment_repository,
+    in_repository,
     read_at,
     recorded_links,
     run_experiment,
@@ -132,17 +133,10 @@ def har_claims(
     from components.tracking.store import resolve_tracking_uri
 
     logger = get_run_logger()
-    repo = str(Path(repo).resolve())
-    config_path = Path(config) if Path(config).is_absolute() else Path(repo) / config
-    spec = load_claims(config_path)
+    spec = load_claims(in_repository(str(Path(repo).resolve()), config))
     chosen: tuple[ClaimSpec, ...] = spec.select(claims)
-    if not git_head(repo):
-        raise RuntimeError(f"{repo}: dvc exp run needs a git commit to start from "
-                           "(git add -A && git commit)")
-    base: dict[str, Any] = {}
-    if dataset_config:
-        path = Path(dataset_config)
-        base = load_dataset_config(path if path.is_absolute() else Path(repo) / path)
+    repo = experiment_repository(repo)
+    base = load_dataset_config(in_repository(repo, dataset_config)) if dataset_config else {}
     params = yaml.safe_load((Path(repo) / "params.yaml").read_text(encoding="utf-8")) or {}
     plans = plan_experiments(spec, chosen, merged(params, [base]))
     tracking_uri = resolve_tracking_uri(Path(repo))

@@ -99,6 +99,24 @@ def git_head(repo: str | Path) -> str:
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
+def experiment_repository(repo: str | Path) -> str:
+    """``repo`` resolved, once it has a commit ``dvc exp run`` can start from.
+
+    Raises:
+        RuntimeError: no commit yet.
+    """
+    resolved = str(Path(repo).resolve())
+    if not git_head(resolved):
+        raise RuntimeError(f"{resolved}: dvc exp run needs a git commit to start from "
+                           "(git add -A && git commit)")
+    return resolved
+
+
+def in_repository(repo: str, path: str | Path) -> Path:
+    """``path`` as given when absolute, else relative to ``repo``."""
+    return Path(path) if Path(path).is_absolute() else Path(repo) / path
+
+
 def find_experiment(repo: str, name: str, env: dict[str, str]) -> dict[str, Any]:
     """The experiment ``name`` of the HEAD baseline in ``dvc exp show --json``."""
     proc = _run([dvc_executable(), "exp", "show", "--json", "--hide-queued"], repo, env)
