@@ -32,7 +32,7 @@ def test_training_registers_a_video_model(shards: Shards, trained, mlflow_store:
     prepared = prepare("motion", shards, job_config("motion"))
     state = {"model": torch.load(trained["motion"] / "model.pt", weights_only=True)}
     with training_run("register", experiment="har-tests"):
-        version, decision = _log_and_register(prepared, state, 0.5)
+        version, decision = _log_and_register(prepared, state, {"top1": 0.5})
     assert version == "1" and decision.promoted
     uri = "models:/har-motion-stream@champion"
     info = _registered_info(uri)
@@ -56,9 +56,9 @@ def test_the_dvc_output_folder_is_what_gets_registered(shards: Shards, trained,
     (folder / "model.json").write_text(json.dumps(written))
     state = {"model": torch.load(folder / "model.pt", weights_only=True)}
     with training_run("register", experiment="har-tests"):
-        _log_and_register(prepared, state, 0.5)
+        _log_and_register(prepared, state, {"top1": 0.5})
         # A folder of another run (another fingerprint) is not reused.
         (folder / "model.json").write_text(json.dumps({**written, "fingerprint": "other"}))
-        _log_and_register(prepared, state, 0.4)
+        _log_and_register(prepared, state, {"top1": 0.4})
     assert _registered_info("models:/har-motion-stream/1")["written_by"] == "_write_outputs"
     assert "written_by" not in _registered_info("models:/har-motion-stream/2")

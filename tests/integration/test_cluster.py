@@ -136,7 +136,9 @@ def ray_cluster() -> Iterator[RayCluster]:
     """A separate one-node Ray cluster (2 CPUs, token auth), starting; ``wait()`` for it."""
     # Ray's sockets live under the temp dir: keep its path short (AF_UNIX: 107 bytes).
     temp_dir = Path(tempfile.mkdtemp(prefix="har-ray-", dir="/tmp"))
-    gcs, agent, agent_grpc, env_agent, metrics, node_manager, object_manager = free_ports(7)
+    # Every port free and named (the dashboard's too: 8265 may be another Ray's).
+    gcs, agent, agent_grpc, env_agent, metrics, node_manager, object_manager, dashboard = \
+        free_ports(8)
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     env = {k: v for k, v in project_env().items()
            if k not in ("RAY_ADDRESS", "RAY_AUTH_TOKEN_PATH")}
@@ -144,6 +146,7 @@ def ray_cluster() -> Iterator[RayCluster]:
     cmd = [
         str(BIN / "ray"), "start", "--head", f"--node-ip-address={HOST}", f"--port={gcs}",
         f"--temp-dir={temp_dir}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
+        f"--dashboard-port={dashboard}",
         "--disable-usage-stats", f"--dashboard-agent-listen-port={agent}",
         f"--dashboard-agent-grpc-port={agent_grpc}", f"--runtime-env-agent-port={env_agent}",
         f"--metrics-export-port={metrics}", f"--node-manager-port={node_manager}",
