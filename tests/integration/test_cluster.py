@@ -267,7 +267,8 @@ def test_training_runs_on_a_ray_cluster_and_logs_to_an_mlflow_server(
     # Only configuration differs from a local run: RAY_ADDRESS, the token, the server.
     env = {**base, **ray_cluster.env, "RAY_ADDRESS": ray_cluster.address,
            "MLFLOW_TRACKING_URI": mlflow_server.uri}
-    code, pid, text = _run([str(BIN / "har"), "train", "--job", "motion"], repo, env,
+    # -v: Ray's own connection lines are hidden by default (issue 12.5)
+    code, pid, text = _run([str(BIN / "har"), "-v", "train", "--job", "motion"], repo, env,
                            repo / "train.log", timeout_s=480)
     assert code == 0, text[-6000:]
 
