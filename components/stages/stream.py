@@ -29,16 +29,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from components.stages.predict import DEFAULT_MODEL, _positive
+
 log = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "models:/har-lift-net@champion"
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def _seconds(text: str) -> float:
