@@ -27,7 +27,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from pathlib import Path
 
 import pytest
 
+from components.ray_head import free_ports
 from tests.pipeline_repo import TINY_PARAMS, copy_project, dvc, project_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -55,20 +55,6 @@ PARAMS = {
 }
 EPOCHS = PARAMS["train_motion"]["epochs"]
 STARTUP_TIMEOUT_S = 180
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports the kernel calls free (all held until all are picked)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((HOST, 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _live(pgid: int, marker: str | None) -> list[int]:
