@@ -52,7 +52,7 @@ compare: $(STAMP)
 # Everything a demo run leaves (models, runs, checkpoints, DVC's cache); the next
 # `make demo` starts from scratch. Keeps .venv and the committed files.
 clean-demo:
-	rm -rf outputs mlartifacts mlflow.db .prefect .dvc/cache .dvc/tmp
+	rm -rf outputs exports mlartifacts mlflow.db .prefect .dvc/cache .dvc/tmp
 	git clean -fdXq -- data metrics models plots reports
 
 lock:

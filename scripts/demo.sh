@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: the whole DVC pipeline on the synthetic
 # dark dataset (synth, ingest, representations, teacher, LIFT-Net student, the two
-# MEI streams, evaluation, registration), with local Ray (each stage starts its
+# MEI streams, evaluation, registration), then one ONNX export with its proof and
+# the registry's champions with their model cards, with local Ray (each stage starts its
 # own, or joins RAY_ADDRESS when set), DVC's local cache and MLflow's SQLite store
 # in the repository. Called by `make demo` after set-up. Run again with nothing
 # changed, DVC skips every stage.
@@ -14,6 +15,11 @@ dvc repro
 elapsed=$(( $(date +%s) - start ))
 echo
 cat reports/eval/results.md
+echo
+# One export with its proof (parity on test clips, latency against PyTorch); the
+# figures land on the streams' registered versions and their model cards.
+echo "Export: the MEI two-stream network to ONNX (har export)"
+har export models/normal,models/motion --format onnx
 echo
 python -m components.tracking.champions
 echo

@@ -227,6 +227,11 @@ def description_text(card: str, artifact: str, limit: int = DESCRIPTION_LIMIT) -
     return head[: head.rfind("\n")] + note
 
 
+def card_artifact_path(name: str, version: str | int, file: str = "model_card.md") -> str:
+    """The path of the card (or of ``file`` beside it) among its run's artifacts."""
+    return f"model_card/{name}/v{version}/{file}"
+
+
 def attach_model_card(client: Any, name: str, version: str | int,
                       facts: Mapping[str, Any]) -> str:
     """Write the card of ``name`` v``version`` as its description and as an artifact of
@@ -255,13 +260,13 @@ def attach_model_card(client: Any, name: str, version: str | int,
         training.setdefault("git_commit", tags.get(GIT_COMMIT_TAG))
         full["training"] = training
     card = model_card(full)
-    folder = f"model_card/{name}/v{version}"
-    artifact = f"{folder}/model_card.md"
+    artifact = card_artifact_path(name, version)
     if mv.run_id:
         client.log_text(mv.run_id, card, artifact)
         # The facts (without the export figures) let refresh_model_card redo the card.
-        client.log_text(mv.run_id, json.dumps({k: v for k, v in full.items() if k != "export"},
-                                              default=str, indent=1), f"{folder}/{FACTS_FILE}")
+        facts_json = json.dumps({k: v for k, v in full.items() if k != "export"},
+                                default=str, indent=1)
+        client.log_text(mv.run_id, facts_json, card_artifact_path(name, version, FACTS_FILE))
     client.update_model_version(name, str(version), description=description_text(card,
                                                                                  artifact))
     return card
@@ -277,7 +282,7 @@ def refresh_model_card(client: Any, name: str, version: str | int) -> str | None
     with tempfile.TemporaryDirectory(prefix="har-card-") as tmp:
         try:
             path = client.download_artifacts(
-                mv.run_id, f"model_card/{name}/v{version}/{FACTS_FILE}", tmp)
+                mv.run_id, card_artifact_path(name, version, FACTS_FILE), tmp)
         except Exception:  # noqa: BLE001 - no card logged (MLflow raises several kinds)
             return None
         facts = json.loads(Path(path).read_text(encoding="utf-8"))
