@@ -56,8 +56,10 @@ class Views:
         clips: evenly spaced clips per test video for the clip models (teacher,
             LIFT-Net); 0: as each model was trained (its ``eval_clips``). The image
             streams (normal, motion) score every item of a video whatever this says.
-        crops: spatial crops per clip; only 1 (the whole frame, which the shards
-            already hold at the model's size): 3 crops would need wider shards.
+        crops: spatial crops per clip for the clip models: 1, the whole frame; 3,
+            left / centre / right squares of 7/8 of the short side resized back to
+            the model's size (the shards hold frames at that size;
+            :mod:`components.training.views`).
     """
 
     clips: int = 0
@@ -66,10 +68,8 @@ class Views:
     def __post_init__(self) -> None:
         if self.clips < 0:
             raise ValueError(f"views.clips must be >= 0 (0: as trained), got {self.clips}")
-        if self.crops != 1:
-            raise ValueError(f"views.crops: only 1 is supported (the shards hold frames at "
-                             f"the model's size: no room for left/centre/right crops), got "
-                             f"{self.crops}")
+        if self.crops < 1:
+            raise ValueError(f"views.crops must be >= 1, got {self.crops}")
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,10 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     scores, infos = {}, {}
     for name in progress(needed, total=len(needed), desc="scoring models"):
         trained = load_trained(models / name)
-        if cfg.views.clips and hasattr(trained.config, "eval_clips"):
-            trained.config = dataclasses.replace(trained.config, eval_clips=cfg.views.clips)
+        if hasattr(trained.config, "eval_clips"):  # a clip model: the configured views
+            trained.config = dataclasses.replace(
+                trained.config, eval_clips=cfg.views.clips or trained.config.eval_clips,
+                eval_crops=cfg.views.crops)
         infos[name] = trained.info
         scores[name] = score_shards(trained, ingest, represent, split=cfg.split, root=root)
         log.info("scored %s on %d %s videos", name, len(scores[name].keys), cfg.split)
@@ -263,7 +265,8 @@ def _views_text(views: Views, infos: dict[str, dict]) -> str:
     if not clips:
         return ""
     counts = clips if isinstance(clips, int) else "/".join(str(c) for c in clips)
-    return f"{counts} clip(s) x {views.crops} crop per video for the clip models"
+    crops = "1 crop" if views.crops == 1 else f"{views.crops} crops"
+    return f"{counts} clip(s) x {crops} per video for the clip models"
 
 
 def _csv(rows: list[dict]) -> str:

@@ -280,16 +280,19 @@ class ClipJobConfig(JobConfig):
         stride: step between the frames of a clip.
         eval_clips: deterministic, evenly spaced clips per test video; the video's
             prediction is the mean of their softmax outputs.
+        eval_crops: spatial crops per clip at evaluation (1: the whole frame; 3:
+            left, centre, right, :mod:`components.training.views`), averaged likewise.
     """
 
     clip_len: int = 8
     stride: int = 1
     eval_clips: int = 2
+    eval_crops: int = 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.clip_len < 1 or self.stride < 1 or self.eval_clips < 1:
-            raise ValueError("clip_len, stride and eval_clips must be >= 1")
+        if min(self.clip_len, self.stride, self.eval_clips, self.eval_crops) < 1:
+            raise ValueError("clip_len, stride, eval_clips and eval_crops must be >= 1")
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ from components.data.shards import INDEX_FILE, META_FILE, ShardReader
 from components.errors import InputError
 from components.training.augment import apply_clip_params, sample_clip_params
 from components.training.config import AugmentConfig, JobConfig
+from components.training.views import crop_view
 
 log = logging.getLogger(__name__)
 
@@ -457,26 +458,38 @@ class ClipDataset(_ShardDataset):
         entries: the split's videos.
         kind: representation kind (``gamma``, ``flow``, ``frames``).
         clip_len, stride: clip shape.
-        train: random clip + augmentations per epoch; else ``eval_clips`` fixed clips.
+        train: random clip + augmentations per epoch; else ``eval_clips`` fixed clips
+            x ``eval_crops`` crops per video.
         eval_clips: clips per video at evaluation.
+        eval_crops: spatial crops per clip at evaluation
+            (:func:`components.training.views.crop_view`; 1: the whole frame).
         seed: base seed.
         augment: augmentations (training only).
         norm: normalisation name (default: :func:`normalisation_for` a video model).
     """
 
     def __init__(self, root: Path, entries: Sequence[VideoEntry], *, kind: str, clip_len: int,
-                 stride: int, train: bool, eval_clips: int = 1, seed: int = 0,
-                 augment: AugmentConfig | None = None, norm: str | None = None,
+                 stride: int, train: bool, eval_clips: int = 1, eval_crops: int = 1,
+                 seed: int = 0, augment: AugmentConfig | None = None, norm: str | None = None,
                  flip_map: Mapping[int, int] | None = None) -> None:
         super().__init__({"main": root}, entries, seed, train, augment, flip_map)
         self.kind = kind
         self.is_flow = kind == "flow"
         self.clip_len, self.stride = int(clip_len), int(stride)
-        self.eval_clips = int(eval_clips)
+        self.eval_clips, self.eval_crops = int(eval_clips), int(eval_crops)
         self.norm = norm or normalisation_for(kind, video_model=True)
 
     def __len__(self) -> int:
-        return len(self.entries) * (1 if self.train else self.eval_clips)
+        return len(self.entries) * (1 if self.train else self.eval_clips * self.eval_crops)
+
+    def crop_of(self, index: int) -> int:
+        """The crop (0 .. eval_crops - 1) of evaluation sample ``index``."""
+        return 0 if self.train else index % self.eval_crops
+
+    def _view(self, clip_tchw: torch.Tensor, index: int, is_flow: bool) -> torch.Tensor:
+        if self.train or self.eval_crops == 1:
+            return clip_tchw
+        return crop_view(clip_tchw, self.crop_of(index), self.eval_crops, is_flow=is_flow)
 
     def positions(self, index: int, rng: np.random.Generator | None) -> tuple[int, list[int]]:
         """(video index, item positions) of sample ``index``."""
@@ -485,7 +498,7 @@ class ClipDataset(_ShardDataset):
             entry = self.entries[video]
             sampling = ClipSampling("stride", self.clip_len, self.stride)
             return video, frame_indices(entry.items, sampling, rng)
-        video, clip = divmod(index, self.eval_clips)
+        video, clip = divmod(index // self.eval_crops, self.eval_clips)
         entry = self.entries[video]
         start = eval_clip_starts(entry.items, self.clip_len, self.stride, self.eval_clips)[clip]
         return video, clip_positions(entry.items, self.clip_len, self.stride, start)
@@ -500,6 +513,7 @@ class ClipDataset(_ShardDataset):
             params = sample_clip_params(self.augment, clip.shape[0], gen)
             clip = apply_clip_params(clip, params, is_flow=self.is_flow)
             flipped = params.flip
+        clip = self._view(clip, index, self.is_flow)
         x = normalise(clip, self.norm).permute(1, 0, 2, 3).contiguous()  # (C, T, H, W)
         return {"x": x, "y": self.label(entry, flipped), "video": torch.tensor(video)}
 
@@ -518,11 +532,11 @@ class PairedClipDataset(ClipDataset):
 
     def __init__(self, frames_root: Path, lum_root: Path, entries: Sequence[VideoEntry], *,
                  lum_kind: str, clip_len: int, stride: int, train: bool, eval_clips: int = 1,
-                 seed: int = 0, augment: AugmentConfig | None = None,
+                 eval_crops: int = 1, seed: int = 0, augment: AugmentConfig | None = None,
                  flip_map: Mapping[int, int] | None = None) -> None:
         super().__init__(frames_root, entries, kind="frames", clip_len=clip_len, stride=stride,
-                         train=train, eval_clips=eval_clips, seed=seed, augment=augment,
-                         norm="imagenet", flip_map=flip_map)
+                         train=train, eval_clips=eval_clips, eval_crops=eval_crops, seed=seed,
+                         augment=augment, norm="imagenet", flip_map=flip_map)
         self.roots["lum"] = Path(lum_root)
         self.lum_kind = lum_kind
         self.lum_norm = normalisation_for(lum_kind, video_model=True)
@@ -539,6 +553,8 @@ class PairedClipDataset(ClipDataset):
             flipped = params.flip
             main = apply_clip_params(main, params)
             lum = apply_clip_params(lum, params, is_flow=self.lum_kind == "flow", colour=False)
+        main = self._view(main, index, is_flow=False)
+        lum = self._view(lum, index, is_flow=self.lum_kind == "flow")
         return {
             "main": normalise(main, self.norm).contiguous(),
             "lum": normalise(lum, self.lum_norm).permute(1, 0, 2, 3).contiguous(),
@@ -603,12 +619,14 @@ def _job_dataset(job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Map
     augment = cfg.augment if train else None
     if job == "teacher":
         return ClipDataset(roots["main"], entries, kind=kinds["main"], clip_len=cfg.clip_len,
-                           stride=cfg.stride, eval_clips=cfg.eval_clips, seed=seed,
+                           stride=cfg.stride, eval_clips=cfg.eval_clips,
+                           eval_crops=cfg.eval_crops, seed=seed,
                            train=train, augment=augment, flip_map=flip_map)
     if job == "student":
         return PairedClipDataset(roots["main"], roots["lum"], entries, lum_kind=kinds["lum"],
                                  clip_len=cfg.clip_len, stride=cfg.stride,
-                                 eval_clips=cfg.eval_clips, seed=seed, train=train,
+                                 eval_clips=cfg.eval_clips, eval_crops=cfg.eval_crops,
+                                 seed=seed, train=train,
                                  augment=augment, flip_map=flip_map)
     if job in ("normal", "motion"):
         normal = job == "normal"

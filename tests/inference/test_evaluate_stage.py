@@ -58,21 +58,22 @@ def test_the_breakdown_files_and_the_model_card(shards: Shards, trained, mlflow_
 def test_views_are_checked() -> None:
     cfg = from_mapping(EvaluateConfig, {"views": {"clips": 4}})
     assert cfg.views.clips == 4 and cfg.views.crops == 1
-    with pytest.raises(ConfigError, match="crops: only 1"):
-        from_mapping(EvaluateConfig, {"views": {"crops": 3}})
+    assert from_mapping(EvaluateConfig, {"views": {"crops": 3}}).views.crops == 3
+    with pytest.raises(ConfigError, match="crops must be >= 1"):
+        from_mapping(EvaluateConfig, {"views": {"crops": 0}})
     with pytest.raises(ConfigError, match="dark < dim"):
         from_mapping(EvaluateConfig, {"lighting_buckets": {"dark": 0.3, "dim": 0.2}})
 
 
-def test_views_clips_sets_the_clips_per_test_video(shards: Shards, trained,
+def test_views_set_the_clips_and_crops_per_test_video(shards: Shards, trained,
                                                    tmp_path: Path) -> None:
     from components.stages.evaluate import Views
 
     models = trained["teacher"].parent
-    cfg = EvaluateConfig(views=Views(clips=3), register=False)
+    cfg = EvaluateConfig(views=Views(clips=3, crops=3), register=False)
     evaluation = evaluate(cfg, root=shards.root, models=models, ingest=shards.ingest,
                           represent=shards.represent, metrics_file=tmp_path / "eval.json",
                           reports=tmp_path / "reports", plots=tmp_path / "plots", track=False)
     teacher = next(r for r in evaluation.results if r.spec.name == "teacher")
-    assert teacher.scores.items.tolist() == [3] * len(teacher.scores.keys)
-    assert "test views: 3 clip(s) x 1 crop" in evaluation.markdown
+    assert teacher.scores.items.tolist() == [3 * 3] * len(teacher.scores.keys)
+    assert "test views: 3 clip(s) x 3 crops" in evaluation.markdown

@@ -83,6 +83,18 @@ def test_training_clips_change_with_the_epoch_and_repeat_for_the_same_epoch(
     assert first == again and first != other
 
 
+def test_eval_crops_multiply_the_samples_of_a_video_at_the_same_frames(
+        tiny_data: TinyDataset) -> None:
+    cfg = dataclasses.replace(TEACHER, eval_crops=3)
+    index = _index(tiny_data, "teacher", cfg)
+    _, test = build_datasets("teacher", cfg, index.roots, index.kinds, index.train, index.test, 0)
+    assert len(test) == 4 * 2 * 3  # videos x clips x crops
+    views = [test[i] for i in range(6)]  # the first video: clip 0 (3 crops), clip 1 (3 crops)
+    assert {int(v["video"]) for v in views} == {0} and int(test[6]["video"]) == 1
+    assert [test.positions(i, None)[1] for i in range(3)] == [test.positions(0, None)[1]] * 3
+    assert not torch.equal(views[0]["x"], views[2]["x"])  # left and right crops differ
+
+
 def test_eval_clips_are_evenly_spaced() -> None:
     assert eval_clip_starts(10, 4, 1, 1) == [3]
     assert eval_clip_starts(10, 4, 1, 3) == [0, 3, 6]
