@@ -70,7 +70,7 @@ def format_table(video: str, ranked: list[tuple[str, float]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from components.errors import InputError
-    from components.tracking.video_model import load_video_model
+    from components.inference.loading import load_video_model
 
     if args.format == "json":
         args.json = True
