@@ -30,6 +30,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("explain", "components.stages.explain", "picture of where a model looks in a video (PNG)"),
     ("stream", "components.stages.stream", "live labels of a video file, camera or RTSP stream"),
     ("export", "components.stages.export", "ONNX / TorchScript export, checked: parity, latency"),
+    ("plots", "components.stages.plots", "DVC's plots as a page that renders offline"),
     ("models", "components.stages.models", "table of every model: parameters and FLOPs per clip"),
     ("ablate", "components.stages.ablate", "LIFT-Net and MEI ablation tables (DVC experiments)"),
     ("claims", "components.stages.claims", "the papers' claims checked on this dataset"),

@@ -44,7 +44,7 @@ SHORT = tuple(re.compile(p) for p in (
 LONG = tuple(re.compile(p) for p in (
     r"^make\b",                                           # the demo, tests, set-up
     r"^har (synth|ingest|represent|show|train|tune|evaluate|predict|ablate|claims|export"
-    r"|stream|explain|with-ray)\b",
+    r"|stream|explain|with-ray|plots)\b",
     r"^dvc (repro|exp run|exp apply|plots show|push|pull)\b",
     r"^(\.venv/bin/)?python -m (flows\.|pytest\b|bench\.)",
     r"^(\.venv/bin/)?(mlflow|prefect) ",                  # servers, deployments
