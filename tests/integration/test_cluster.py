@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +37,9 @@ from pathlib import Path
 import pytest
 
 from components.ray_head import free_ports
+from tests.integration._process import run_logged as _run
+from tests.integration._process import stop as _stop
+from tests.integration._process import tail as _tail
 from tests.pipeline_repo import TINY_PARAMS, copy_project, dvc, project_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -55,41 +56,6 @@ PARAMS = {
 }
 EPOCHS = PARAMS["train_motion"]["epochs"]
 STARTUP_TIMEOUT_S = 180
-
-
-def _live(pgid: int, marker: str | None) -> list[int]:
-    """Pids of live (not zombie) processes in group ``pgid`` or naming ``marker``."""
-    import psutil
-
-    pids = []
-    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
-        with contextlib.suppress(psutil.Error, OSError):
-            if proc.pid == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
-                continue
-            named = marker is not None and any(marker in part
-                                               for part in proc.info["cmdline"] or ())
-            if named or os.getpgid(proc.pid) == pgid:
-                pids.append(proc.pid)
-    return pids
-
-
-def _stop(pgid: int, marker: str | None = None, grace_s: float = 5.0) -> None:
-    """SIGTERM the process group (and stray processes naming ``marker``), then SIGKILL."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, sig)
-        for pid in _live(pgid, marker):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + grace_s
-        while _live(pgid, marker) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not _live(pgid, marker):
-            return
-
-
-def _tail(path: Path, chars: int = 4000) -> str:
-    return path.read_text(errors="replace")[-chars:] if path.is_file() else ""
 
 
 # --------------------------------------------------------------------------- Ray
@@ -216,20 +182,6 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout + done.stderr
     assert (repo / "data/represent/mei").is_dir()
     return repo
-
-
-def _run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path,
-         timeout_s: float) -> tuple[int, int, str]:
-    """(exit code, pid, output) of ``cmd``, killed with its process group on timeout."""
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _stop(proc.pid)
-            pytest.fail(f"{' '.join(cmd)} timed out:\n{_tail(log, 6000)}")
-    return code, proc.pid, log.read_text(errors="replace")
 
 
 # Argument order = set-up order: the cluster and the server start, DVC builds the
