@@ -72,7 +72,7 @@ class VideoPredictor:
         return cls({name: load_trained(Path(folder), device=device)
                     for name, folder in folders.items()}, weights)
 
-    def _representations(self) -> list[dict[str, dict[str, Any]]]:
+    def representation_groups(self) -> list[dict[str, dict[str, Any]]]:
         """Groups of kind -> shard parameters, each computable in one pass (parts that
         need one kind with different parameters get their own group)."""
         groups: list[dict[str, dict[str, Any]]] = []
@@ -95,7 +95,7 @@ class VideoPredictor:
         path = Path(path)
         key = str(path)
         computed: dict[str, list[tuple[dict[str, Any], MemoryRecords]]] = {}
-        for group in self._representations():
+        for group in self.representation_groups():
             records, _ = represent_video_file(path, group, key=key)
             for kind, params in group.items():
                 computed.setdefault(kind, []).append((params, records[kind]))

@@ -57,6 +57,31 @@ def _kind_params(kind: str, params: Mapping[str, Any]) -> Any:
     return kind_params_from_dict(kind, dict(params.get("kind_params", {})))
 
 
+def decode_video(path: Path, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``path`` as a representation's shards were decoded.
+
+    Args:
+        path: the video file.
+        params: shard ``params`` (``height``, ``width``, ``frame_stride``, ``max_frames``).
+
+    Returns:
+        (uint8 ``(T, H, W, 3)`` frames, contiguous; ``(T,)`` their frame indices).
+
+    Raises:
+        InputError: the file cannot be decoded or has no frames.
+    """
+    from components.data.sampling import thin_frames
+    from components.data.video import decode_frames
+
+    result = decode_frames(path, size=(int(params["height"]), int(params["width"])), channels=3)
+    if not result.ok or not len(result.frames):
+        raise InputError(path, f"cannot decode: {result.error or 'no frames'}")
+    frames, indices = thin_frames(result.frames, result.indices,
+                                  int(params.get("frame_stride") or 1),
+                                  int(params.get("max_frames") or 0))
+    return np.ascontiguousarray(frames), indices
+
+
 def represent_video_file(
     path: Path, representations: Mapping[str, Mapping[str, Any]], key: str | None = None,
 ) -> tuple[dict[str, MemoryRecords], int]:
@@ -76,8 +101,6 @@ def represent_video_file(
         InputError: the file is missing, cannot be decoded, or is too short for a
             representation (names the file and the reason).
     """
-    from components.data.sampling import thin_frames
-    from components.data.video import decode_frames
     from components.representations import RepresentationError
     from components.representations.kinds import compute
 
@@ -91,15 +114,8 @@ def represent_video_file(
     for kind, params in representations.items():
         setting = tuple(params.get(k) for k in DECODE_KEYS)
         if setting not in decoded:
-            result = decode_frames(path, size=(int(params["height"]), int(params["width"])),
-                                   channels=3)
-            if not result.ok or not len(result.frames):
-                raise InputError(path, f"cannot decode: {result.error or 'no frames'}")
-            frames, indices = thin_frames(result.frames, result.indices,
-                                          int(params.get("frame_stride") or 1),
-                                          int(params.get("max_frames") or 0))
-            decoded[setting] = (np.ascontiguousarray(frames), indices)
-            frames_decoded = max(frames_decoded, len(frames))
+            decoded[setting] = decode_video(path, params)
+            frames_decoded = max(frames_decoded, len(decoded[setting][0]))
         frames, _ = decoded[setting]
         try:
             array, meta = compute(kind, frames, _kind_params(kind, params))
