@@ -8,6 +8,8 @@
    ``--raft-weights`` and a GPU; on the CPU it is listed for completeness).
 3. The `har represent --kind mei` stage with 2 Ray workers against 1 process
    (target on 2 cores: at least 1.6 times faster).
+4. Projected hours of section 1's decode + MEI + gamma over UCF101 and ARID, on
+   1 to 8 workers whose added efficiency is section 3's (:mod:`bench.scale`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench._common import best_of, report
+from bench.scale import efficiency_from, print_projection
 from components.cli import main as har
 from components.data.synthetic import SynthConfig, write_dataset
 from components.data.video import decode_frames, write_video
@@ -120,6 +123,11 @@ def main() -> None:
             ("2 Ray workers, Ray running", big_frames / t_warm, "frames/s"),
         ], baseline="1 process")
         print(f"ray.init alone: {t_init:.1f} s; target: 2 Ray workers at least 1.6x one process")
+        print_projection(
+            "decode + MEI + gamma of a whole dataset", "frames", frames_total / t_both,
+            (240, 320), lambda ds: ds.frames,
+            efficiency=efficiency_from(big_frames / t_one, big_frames / t_warm),
+            efficiency_source="measured above: 2 Ray workers, Ray running, vs 1 process")
 
 
 if __name__ == "__main__":

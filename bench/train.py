@@ -23,7 +23,9 @@ Printed, as samples per second and as ratios to the plain loop:
   over two epochs.
 
 The epoch is sized from a short calibration so that the plain loop takes about
-``--seconds``.
+``--seconds``. Then the hours of one epoch over UCF101 and ARID (every video,
+``ITEMS_PER_VIDEO`` MEIs each) at the Ray worker's rate, scaled by pixel count to
+the papers' 224x224 input, on 1 to 8 workers (:mod:`bench.scale`).
 
 ``--fixed-cost``: what a training stage pays besides its epochs, as a pipeline
 run pays it per stage. Each stage is a fresh process (imports, Ray, one two-epoch
@@ -50,11 +52,14 @@ from pathlib import Path
 import numpy as np
 
 from bench._common import report
+from bench.scale import print_projection
 from components.data.manifest import ManifestRow, write_classes, write_manifest
 from components.data.shards import ShardWriter
 
 ITEMS_PER_VIDEO = 8
 CLASSES = 4
+#: The papers' input size, that the epoch projections scale to.
+PAPER_SIZE = 224
 
 
 def write_shards(root: Path, videos: int, size: int, test_videos: int = 4) -> None:
@@ -261,6 +266,12 @@ def main() -> None:
         print(f"Ray in-epoch overhead {overhead:+.1%} (target <= 10% for epochs of 30 s or more); "
               f"TorchTrainer.fit {fit_seconds:.1f} s for {len(history)} epochs, of which "
               f"{outside:.1f} s outside the epochs (start-up, checkpoints, shutdown)")
+        print_projection(
+            f"one epoch of {args.model} on {ITEMS_PER_VIDEO} MEIs per video", "samples",
+            max(ray_rates), (args.size, args.size),
+            lambda ds: ds.videos * ITEMS_PER_VIDEO, input_hw=(PAPER_SIZE, PAPER_SIZE),
+            efficiency_source="assumed linear: Ray Train data-parallel, one worker per core "
+            "or machine")
 
 
 if __name__ == "__main__":
