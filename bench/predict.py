@@ -13,9 +13,10 @@
    (torch; the har inference modules and the model zoo: timm, torchvision), model
    load (build + weights), decode
    (:func:`~components.inference.records.decode_video`), represent
-   (:func:`~components.inference.records.represent_video_file` minus its decode),
-   forward (scoring the clips and fusing: the predictor's whole ``score`` minus the
-   two before), then a second ``score`` of the same video (what a warm server pays).
+   (:func:`~components.inference.records.represent_frames`), forward
+   (:func:`~components.inference.scoring.score_records` of each part: clips, model,
+   softmax), then the predictor's whole ``score`` of the same video again (what a
+   warm server pays per video).
 
 Without ``--model`` a tiny LIFT-Net is built here (untrained: its weights do not
 change the time; 32x32 gamma clips, made from synthetic videos: nothing is
@@ -126,38 +127,52 @@ def cold(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
 
 
 def phases(model: str, video: Path) -> dict[str, float]:
-    """Seconds of each phase of a cold local predict, in this (fresh) process."""
+    """Seconds of each phase of a cold local predict, in this (fresh) process: the
+    predictor's own steps (decode, represent, score each part) called one by one."""
     clock = time.perf_counter
-    marks = [("start", clock())]
+    seconds: dict[str, float] = {}
+    start = clock()
     import torch  # noqa: F401
 
-    marks.append(("import torch", clock()))
+    seconds["import torch"] = clock() - start
+    mark = clock()
     import components.models  # noqa: F401  (timm, torchvision: what building a model imports)
     from components.inference.loading import load_video_model
-    from components.inference.records import DECODE_KEYS, decode_video, represent_video_file
+    from components.inference.records import DECODE_KEYS, decode_video, represent_frames
+    from components.inference.scoring import score_records
 
-    marks.append(("import har + model zoo", clock()))
+    seconds["import har + model zoo"] = clock() - mark
+    mark = clock()
     predictor = load_video_model(model)
-    marks.append(("model load", clock()))
-    groups = predictor.representation_groups()
-    settings = {tuple(p.get(k) for k in DECODE_KEYS): p for g in groups for p in g.values()}
-    for params in settings.values():
-        decode_video(video, params)
-    marks.append(("decode", clock()))
-    for group in groups:
-        represent_video_file(video, group)
-    represented = clock()
-    predictor.score(video)
-    scored = clock()
-    predictor.score(video)
-    warm = clock() - scored
-    seconds = {name: t - marks[i][1] for i, (name, t) in enumerate(marks[1:])}
-    decode = seconds["decode"]
-    seconds["represent"] = represented - marks[-1][1] - decode
-    seconds["forward"] = scored - represented - (represented - marks[-1][1])
-    # What one cold predict pays (the bench decodes and represents twice to split them).
+    seconds["model load"] = clock() - mark
+    key = str(video)
+    wanted = [(kind, params) for part in predictor.parts.values()
+              for kind, params in part.representations.items()]
+    mark = clock()
+    frames = {}
+    for _, params in wanted:
+        setting = tuple(params.get(k) for k in DECODE_KEYS)
+        if setting not in frames:
+            frames[setting] = decode_video(video, params)[0]
+    seconds["decode"] = clock() - mark
+    mark = clock()
+    records = {}
+    for kind, params in wanted:
+        name = (kind, json.dumps(params, sort_keys=True))
+        if name not in records:
+            setting = tuple(params.get(k) for k in DECODE_KEYS)
+            records[name] = represent_frames(video, kind, frames[setting], params, key)
+    seconds["represent"] = clock() - mark
+    mark = clock()
+    for part in predictor.parts.values():
+        mine = {kind: records[(kind, json.dumps(p, sort_keys=True))]
+                for kind, p in part.representations.items()}
+        score_records(part, mine, key, video)
+    seconds["forward"] = clock() - mark
     seconds["total"] = sum(seconds.values())
-    seconds["warm score, same process"] = warm
+    mark = clock()
+    predictor.score(video)  # all of it again, warm: what a server pays per video
+    seconds["warm score, same process"] = clock() - mark
     return seconds
 
 

@@ -101,9 +101,6 @@ def represent_video_file(
         InputError: the file is missing, cannot be decoded, or is too short for a
             representation (names the file and the reason).
     """
-    from components.representations import RepresentationError
-    from components.representations.kinds import compute
-
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "video file not found")
@@ -116,12 +113,31 @@ def represent_video_file(
         if setting not in decoded:
             decoded[setting] = decode_video(path, params)
             frames_decoded = max(frames_decoded, len(decoded[setting][0]))
-        frames, _ = decoded[setting]
-        try:
-            array, meta = compute(kind, frames, _kind_params(kind, params))
-        except RepresentationError as exc:
-            raise InputError(path, f"{kind}: {exc}") from exc
-        if not len(array):
-            raise InputError(path, f"{kind}: the video is too short ({len(frames)} frames)")
-        records[kind] = MemoryRecords({key: array}, {key: meta})
+        records[kind] = represent_frames(path, kind, decoded[setting][0], params, key)
     return records, frames_decoded
+
+
+def represent_frames(path: Path, kind: str, frames: np.ndarray, params: Mapping[str, Any],
+                     key: str) -> MemoryRecords:
+    """One kind of decoded frames (:func:`decode_video`) as a one-record reader.
+
+    Args:
+        path: the video file (named in errors).
+        kind: the representation kind.
+        frames: uint8 ``(T, H, W, 3)``.
+        params: the kind's shard ``params`` (``kind_params`` used here).
+        key: the record key.
+
+    Raises:
+        InputError: the video is too short for the kind, or the kind fails on it.
+    """
+    from components.representations import RepresentationError
+    from components.representations.kinds import compute
+
+    try:
+        array, meta = compute(kind, frames, _kind_params(kind, params))
+    except RepresentationError as exc:
+        raise InputError(path, f"{kind}: {exc}") from exc
+    if not len(array):
+        raise InputError(path, f"{kind}: the video is too short ({len(frames)} frames)")
+    return MemoryRecords({key: array}, {key: meta})
