@@ -206,3 +206,56 @@ def local_ray_head(num_cpus: int | None = None,
         started = time.monotonic()
         stop_head(head)
         log.info("Ray head at %s stopped (%.1f s)", head.address, time.monotonic() - started)
+
+
+# --------------------------------------------------------------------------- joining
+
+
+def connect_ray(num_cpus: int | None = None, *, log_to_driver: bool | None = None,
+                include_dashboard: bool | None = None) -> None:
+    """Join ``$RAY_ADDRESS`` (a head or a cluster), else start a local Ray with
+    ``num_cpus`` CPUs (default: all), unless this process is connected already.
+
+    Never ``ray.init()`` without an address: that may attach to whatever cluster
+    another process on the machine started with ``ray start``. Quiet unless
+    verbose (``har -v``, components._console): Ray's own INFO lines ("Started a
+    local Ray instance", "Connecting to existing Ray cluster"), its token notice
+    and, unless ``log_to_driver``, the workers' output stay in Ray's session logs.
+    """
+    import ray
+
+    from components._console import verbose
+    from components._lifetime import terminate_as_interrupt
+
+    if ray.is_initialized():
+        return
+    loud = verbose()
+    options = {"log_to_driver": loud if log_to_driver is None else log_to_driver,
+               "logging_level": logging.INFO if loud else logging.WARNING}
+    address = os.environ.get("RAY_ADDRESS", "").strip()
+    if address:
+        ray.init(address=address, **options)
+    else:
+        if not loud:
+            _hide_token_notice()
+        if include_dashboard is not None:
+            options["include_dashboard"] = include_dashboard
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
+    # ray.init makes SIGTERM a sys.exit(15) (runs ending FAILED): keep it an interrupt.
+    terminate_as_interrupt()
+
+
+class _TokenNotice(logging.Filter):
+    """Drops Ray's notice that a new local cluster uses token authentication (its
+    default, and nothing to act on); a warning that authentication is off stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Token authentication is enabled" not in record.getMessage()
+
+
+def _hide_token_notice() -> None:
+    # Setting RAY_AUTH_MODE=token to silence it instead leaves the driver without a
+    # token for its own GCS (seen with Ray 2.60: "InvalidAuthToken", forever).
+    logger = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    if not any(isinstance(f, _TokenNotice) for f in logger.filters):
+        logger.addFilter(_TokenNotice())

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from components.ray_head import connect_ray
 from components.representations.kinds import (
     KINDS,
     FlowParams,
@@ -132,12 +133,7 @@ def _run_ray(jobs: list[VideoJob], kind: str, cfg: RepresentConfig) -> Iterator[
     """Ray tasks, one per video, at most ``2 * workers`` in flight (bounded memory)."""
     import ray
 
-    if not ray.is_initialized():
-        address = os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=cfg.workers, include_dashboard=False, log_to_driver=False)
+    connect_ray(cfg.workers, log_to_driver=False, include_dashboard=False)
 
     @ray.remote(num_cpus=1)
     def task(job: VideoJob) -> VideoOutcome:

@@ -55,7 +55,6 @@ from typing import Any
 from components._atomic import write_text_atomic
 from components._console import verbose
 from components._hashing import file_sha256
-from components._lifetime import terminate_as_interrupt
 from components.data.manifest import dataset_labels
 from components.errors import ConfigError, HarError, InputError
 from components.training.checkpoint import (
@@ -437,46 +436,10 @@ def write_run_state(run_dir: Path, state: Mapping[str, Any]) -> None:
 
 
 def ensure_ray(num_cpus: int | None = None) -> None:
-    """Connect to ``$RAY_ADDRESS`` (a cluster), else start a local Ray, unless connected.
+    """Join ``$RAY_ADDRESS``, else start a local Ray (:func:`components.ray_head.connect_ray`)."""
+    from components.ray_head import connect_ray
 
-    Never ``ray.init()`` without an address: that may attach to whatever cluster
-    another process on the machine started with ``ray start``.
-    """
-    import ray
-
-    if ray.is_initialized():
-        return
-    # Quiet by default (components._console): the workers' and Ray's own actors'
-    # output (Train's INFO lines, core_worker errors about Ray's internal actors,
-    # the PlacementGroupCleaner's traceback) stays in Ray's session logs; training
-    # progress reaches the terminal through components.training.progress instead.
-    loud = verbose()
-    quiet = {"log_to_driver": loud, "logging_level": logging.INFO if loud else logging.WARNING}
-    address = os.environ.get("RAY_ADDRESS", "").strip()
-    if address:
-        ray.init(address=address, **quiet)
-    else:
-        if not loud:
-            _hide_token_notice()
-        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **quiet)
-    # ray.init makes SIGTERM a sys.exit(15) (runs ending FAILED): keep it an interrupt.
-    terminate_as_interrupt()
-
-
-class _TokenNotice(logging.Filter):
-    """Drops Ray's notice that a new local cluster uses token authentication (its
-    default, and nothing to act on); a warning that authentication is off stays."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Token authentication is enabled" not in record.getMessage()
-
-
-def _hide_token_notice() -> None:
-    # Setting RAY_AUTH_MODE=token to silence it instead leaves the driver without a
-    # token for its own GCS (seen with Ray 2.60: "InvalidAuthToken", forever).
-    logger = logging.getLogger("ray._private.authentication.authentication_token_setup")
-    if not any(isinstance(f, _TokenNotice) for f in logger.filters):
-        logger.addFilter(_TokenNotice())
+    connect_ray(num_cpus or os.cpu_count())
 
 
 def cluster_cpus() -> int:

@@ -108,11 +108,13 @@ def test_missing_manifest_names_the_file(empty_params: Path, tmp_path, capsys):
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_shards_are_byte_identical_whatever_the_worker_count(ingested, tmp_path):
+def test_shards_are_byte_identical_whatever_the_worker_count(ingested, tmp_path, capfd):
     params, manifest = ingested
     one = _represent(params, manifest, "mei", tmp_path / "one", workers=1)
     two = _represent(params, manifest, "mei", tmp_path / "two", workers=2)  # Ray tasks
     assert _digest(one) == _digest(two)
+    out, err = capfd.readouterr()
+    assert "Ray instance" not in out + err and "Ray cluster" not in out + err  # quiet, no -v
 
 
 def test_show_draws_a_panel_per_class(ingested, tmp_path):
