@@ -1,7 +1,8 @@
 """MLflow on PostgreSQL, the team set-up of docs/scale-out.md, exercised for real.
 
-A training stage (``dvc repro train_motion``), then ``har predict`` with the
-``champion`` alias, reach the server only through ``MLFLOW_TRACKING_URI=http://...``;
+A training stage (``dvc repro train_motion``), ``har evaluate`` and ``har predict``
+with the ``champion`` alias reach the server only through
+``MLFLOW_TRACKING_URI=http://...``;
 the run, its metrics, the model version and the alias are read back both through the
 server and straight from PostgreSQL's tables, and the artifacts from the folder the
 server proxies them to. Concurrent writers (processes logging to one run, and runs of
@@ -83,6 +84,36 @@ def test_predict_loads_the_champion_through_the_server(
     [prediction] = result["predictions"]
     assert prediction["label"] in classes
     assert len(prediction["top"]) == min(5, len(classes))
+
+
+def test_evaluate_logs_its_run_through_the_server(
+        mlflow_on_postgres: MlflowServer, motion_repo: TrainedRepo, tmp_path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    repo, server = motion_repo.path, mlflow_on_postgres
+    env = base_env() | {"MLFLOW_TRACKING_URI": server.uri}
+    # Outputs outside the repository: its DVC state stays what train_motion left.
+    out = {"--metrics-file": tmp_path / "eval.json", "--reports": tmp_path / "reports",
+           "--plots": tmp_path / "plots"}
+    done = subprocess.run([str(BIN / "har"), "evaluate",
+                           *[str(a) for pair in out.items() for a in pair]],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr[-4000:]
+    metrics = json.loads((tmp_path / "eval.json").read_text())
+    assert set(metrics) == {"motion"}, metrics  # the one trained model's row
+
+    client = MlflowClient(tracking_uri=server.uri)
+    [run] = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        filter_string="tags.`har.stage` = 'evaluate'")
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["motion/top1"] == pytest.approx(metrics["motion"]["top1"])
+    rows = _sql(server, "SELECT value FROM metrics WHERE run_uuid = %s AND key = %s",
+                run.info.run_id, "motion/top1")
+    assert rows and rows[0][0] == pytest.approx(metrics["motion"]["top1"])
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:"), run.info.artifact_uri
+    assert any(server.artifacts.rglob(f"{run.info.run_id}/**/results.md")), \
+        "the evaluation's report was not proxied into the server's folder"
 
 
 def _write_metrics(uri: str, run_id: str, experiment_id: str, writer: int) -> None:
