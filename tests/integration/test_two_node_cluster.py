@@ -22,7 +22,9 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,19 +60,56 @@ LONG_EPOCHS = 4
 
 @dataclass
 class TwoNodes:
-    """The head and the worker nodes started so far (the last one is the live one)."""
+    """The head and the worker nodes started so far (the last worker is the live one).
+    They start in the background (while DVC builds the data): call :meth:`ready`."""
 
-    head: RayHead
+    head: RayHead | None = None
     workers: list[RayHead] = field(default_factory=list)
     start_s: float = 0.0
+    starting: Future[None] | None = None
+
+    def ready(self) -> TwoNodes:
+        """This cluster once both nodes are alive (re-raises a failed start)."""
+        assert self.starting is not None
+        self.starting.result()
+        return self
 
     @property
     def env(self) -> dict[str, str]:
+        assert self.head is not None
         return node_env(self.head, base_env())
 
     def add_worker(self) -> RayHead:
+        assert self.head is not None
         self.workers.append(start_worker_node(self.head, 1, base_env()))
         return self.workers[-1]
+
+    def state(self, what: str, *filters: tuple[str, str, str]) -> list[dict[str, Any]]:
+        """Ray's State API: ``list_<what>`` of this cluster (see ``list_state``)."""
+        assert self.head is not None
+        return list_state(self.head, what, base_env(), list(filters))
+
+    def wait_idle(self, timeout_s: float = 120.0) -> None:
+        """Until no job's actor is alive and no placement group holds CPUs: a run that
+        just ended frees its workers' CPUs (and its group's) some seconds after it
+        exits. (Ray Train leaves a detached, CPU-less ``AutoscalingCoordinator``.)"""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            busy = [*(a for a in self.state("actors", ("state", "=", "ALIVE"))
+                      if not a["is_detached"]),
+                    *(g for g in self.state("placement_groups") if g["state"] != "REMOVED")]
+            if not busy:
+                return
+            assert time.monotonic() < deadline, f"cluster still busy: {busy}"
+            time.sleep(1.0)
+
+    def start(self) -> None:
+        started = time.monotonic()
+        self.head = start_head(num_cpus=1, env=base_env())
+        self.add_worker()
+        wait_alive_nodes(self.head, 2, base_env())
+        self.start_s = time.monotonic() - started
+        print(f"\ntwo-node cluster up in {self.start_s:.1f} s")
 
 
 @pytest.fixture(scope="module")
@@ -85,28 +124,24 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[TwoNodes]:
-    """A one-CPU head and a one-CPU worker node, both alive in the State API."""
-    started = time.monotonic()
-    head = start_head(num_cpus=1, env=base_env())
-    nodes = TwoNodes(head)
-    try:
-        nodes.add_worker()
-        wait_alive_nodes(head, 2, base_env())
-        nodes.start_s = time.monotonic() - started
-        print(f"\ntwo-node cluster up in {nodes.start_s:.1f} s")
-        yield nodes
-    finally:
-        for node in [*nodes.workers, head]:
-            stop_head(node)
+    """A one-CPU head and a one-CPU worker node, starting; ``ready()`` for them."""
+    nodes = TwoNodes()
+    with ThreadPoolExecutor(1) as pool:
+        nodes.starting = pool.submit(nodes.start)
+        try:
+            yield nodes
+        finally:
+            wait([nodes.starting])  # every node it started is listed, then stopped
+            for node in [*nodes.workers, *([nodes.head] if nodes.head else [])]:
+                stop_head(node)
 
 
 def _actors(nodes: TwoNodes, class_name: str) -> list[dict[str, Any]]:
-    return list_state(nodes.head, "actors", base_env(), [("class_name", "=", class_name)])
+    return nodes.state("actors", ("class_name", "=", class_name))
 
 
 def _alive_node_ids(nodes: TwoNodes) -> set[str]:
-    return {n["node_id"] for n in list_state(nodes.head, "nodes", base_env(),
-                                              [("state", "=", "ALIVE")])}
+    return {n["node_id"] for n in nodes.state("nodes", ("state", "=", "ALIVE"))}
 
 
 def _run_dirs(repo: Path, before: set[Path]) -> list[Path]:
@@ -126,7 +161,8 @@ def _summary(output: str) -> dict[str, Any]:
 
 
 def test_train_places_one_worker_on_each_node_and_checkpoints_to_shared_storage(
-        repo: Path, cluster: TwoNodes) -> None:
+        cluster: TwoNodes, repo: Path) -> None:
+    cluster.ready().wait_idle()  # started while DVC built the data
     before = {a["actor_id"] for a in _actors(cluster, "RayTrainWorker")}
     runs_before = set(_run_dirs(repo, set()))
     started = time.monotonic()
@@ -154,27 +190,31 @@ def test_train_places_one_worker_on_each_node_and_checkpoints_to_shared_storage(
 
 
 def test_represent_spreads_videos_over_both_nodes_with_identical_shards(
-        repo: Path, cluster: TwoNodes) -> None:
-    before = {t["task_id"] for t in list_state(cluster.head, "tasks", base_env(),
-                                                [("type", "=", "NORMAL_TASK")])}
+        cluster: TwoNodes, repo: Path) -> None:
+    cluster.ready().wait_idle()  # both nodes' CPUs free, as the spread needs
+    before = {t["task_id"] for t in cluster.state("tasks", ("type", "=", "NORMAL_TASK"))}
     out = repo / "data/represent-cluster/mei"
     code, _, text = run_logged([str(BIN / "har"), "represent", "--kind", "mei", "--workers",
                                 "2", "--out", str(out)], repo, cluster.env,
                                repo / "represent-2nodes.log", timeout_s=300)
     assert code == 0, text[-6000:]
 
-    # Task events reach the State API within a second or so of the task's end.
+    # One task per video; task events reach the State API a second or so after the end.
+    videos = json.loads((repo / "data/represent/mei.json").read_text())["videos"]
     deadline = time.monotonic() + 30
     while True:
-        tasks = [t for t in list_state(cluster.head, "tasks", base_env(),
-                                       [("type", "=", "NORMAL_TASK")])
+        tasks = [t for t in cluster.state("tasks", ("type", "=", "NORMAL_TASK"))
                  if t["task_id"] not in before and t["name"].endswith("task")]
-        if all(t["state"] == "FINISHED" for t in tasks) or time.monotonic() > deadline:
+        done = len(tasks) == videos and all(t["state"] == "FINISHED" for t in tasks)
+        if done or time.monotonic() > deadline:
             break
         time.sleep(1)
-    videos = json.loads((repo / "data/represent/mei.json").read_text())["videos"]
     assert len(tasks) == videos and all(t["state"] == "FINISHED" for t in tasks), tasks
-    assert {t["node_id"] for t in tasks} == _alive_node_ids(cluster), tasks
+    per_node = Counter(t["node_id"][:8] for t in tasks)
+    print(f"\nhar represent on two nodes: videos per node {dict(per_node)}")
+    # The driver's node has workers prestarted for the job, the other node starts one
+    # cold: with tiny videos it gets few of them (11:1 seen), but never none.
+    assert {t["node_id"] for t in tasks} == _alive_node_ids(cluster), per_node
 
     local = repo / "data/represent/mei"
     files = sorted(p.relative_to(local) for p in local.rglob("*") if p.is_file())
@@ -192,7 +232,8 @@ def _latest_epoch(run_dirs: list[Path]) -> int:
 
 
 def test_losing_the_worker_node_mid_run_restarts_from_the_last_checkpoint(
-        repo: Path, cluster: TwoNodes) -> None:
+        cluster: TwoNodes, repo: Path) -> None:
+    cluster.ready().wait_idle()
     runs_before = set(_run_dirs(repo, set()))
     log = repo / "train-lost-node.log"
     command = [str(BIN / "har"), "train", "--job", "motion", "--num-workers", "2",
