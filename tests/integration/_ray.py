@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ print(json.dumps([r if isinstance(r, dict) else r.__dict__ for r in rows], defau
 
 
 def list_state(head: RayHead, what: str, base_env: Mapping[str, str],
-               filters: list[tuple[str, str, str]] = (), timeout_s: float = 120.0,  # type: ignore[assignment]
+               filters: Sequence[tuple[str, str, str]] = (), timeout_s: float = 120.0,
                ) -> list[dict[str, Any]]:
     """Ray's State API: ``ray.util.state.list_<what>`` (``nodes``, ``actors``,
     ``tasks``...) of ``head``'s cluster, with ``detail=True``, as plain dicts."""
