@@ -18,6 +18,7 @@ they measured in the same run. The assumptions, printed with every table:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -134,3 +135,5 @@ def print_projection(title: str, unit: str, rate_per_s: float, measured_hw: tupl
         print("| " + " | ".join(row) + " |")
     for ds in datasets:
         print(f"  {ds.name}: {ds.source}")
+    print(f"  load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPU(s): a busy "
+          "machine measures lower rates, so longer hours")
