@@ -142,14 +142,36 @@ def _run_ray(jobs: list[VideoJob], kind: str, cfg: RepresentConfig) -> Iterator[
         cv2.setNumThreads(1)  # one core per task; OpenCV would oversubscribe
         return represent_video(job, kind, cfg)
 
+    slots = node_slots(ray.nodes())
     pending = list(reversed(jobs))
     in_flight: list[Any] = []
     limit = max(2 * cfg.workers, 2)
     while pending or in_flight:
         while pending and len(in_flight) < limit:
-            in_flight.append(task.remote(pending.pop()))
+            job = pending.pop()
+            in_flight.append(task.options(**_placement(slots, job.position)).remote(job))
         done, in_flight = ray.wait(in_flight, num_returns=1)
         yield ray.get(done[0])
+
+
+def node_slots(nodes: list[dict[str, Any]]) -> list[str]:
+    """The ids of the alive nodes of ``ray.nodes()``, each once per CPU it offers."""
+    return [n["NodeID"] for n in nodes if n.get("Alive")
+            for _ in range(int(n.get("Resources", {}).get("CPU", 0)))]
+
+
+def _placement(slots: list[str], index: int) -> dict[str, Any]:
+    """Ray options that deal video ``index`` to a node, in proportion to the nodes'
+    CPUs, on a cluster of several nodes; Ray's default elsewhere. The default packs
+    the driver's node first, where workers are warm while another node still starts
+    its own: on two nodes a short run went 11:1, or all to one node."""
+    if len(set(slots)) < 2:
+        return {}
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    # soft: a node that is gone (or cannot fit the task) leaves it to the scheduler.
+    return {"scheduling_strategy": NodeAffinitySchedulingStrategy(
+        node_id=slots[index % len(slots)], soft=True)}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

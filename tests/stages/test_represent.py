@@ -143,3 +143,19 @@ def test_show_enlarges_frames_to_see_the_actor(ingested, tmp_path):
 
     image = cv2.imread(str(out))
     assert image.shape[1] >= 6 * 128 and image.shape[0] >= 128  # 32 px frames, 4x
+
+
+def test_videos_are_dealt_to_alive_nodes_by_their_cpus():
+    from components.stages.represent import _placement, node_slots
+
+    a, b, c, d = (f"{i:056x}" for i in range(1, 5))  # node ids: 28 bytes in hex
+    nodes = [{"NodeID": a, "Alive": True, "Resources": {"CPU": 2.0}},
+             {"NodeID": b, "Alive": True, "Resources": {"CPU": 1.0}},
+             {"NodeID": c, "Alive": False, "Resources": {"CPU": 4.0}},
+             {"NodeID": d, "Alive": True, "Resources": {"GPU": 1.0}}]
+    slots = node_slots(nodes)
+    assert slots == [a, a, b]
+    dealt = [_placement(slots, i)["scheduling_strategy"] for i in range(6)]
+    assert [s.node_id for s in dealt] == [a, a, b, a, a, b]
+    assert all(s.soft for s in dealt)
+    assert _placement([a, a], 3) == {}  # one node: Ray's own scheduling
