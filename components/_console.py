@@ -22,7 +22,8 @@ VERBOSE_ENV = "HAR_VERBOSE"
 
 #: Loggers whose INFO lines are start-up chatter at a stage's level of detail.
 NOISY_LOGGERS = ("ray", "ray.train", "ray.tune", "ray.data", "mlflow", "alembic",
-                 "torch.distributed", "filelock", "urllib3")
+                 "torch.distributed", "filelock", "urllib3",
+                 "httpx")  # Prefect's client: a line per request to its server
 
 
 def verbose() -> bool:
@@ -62,9 +63,14 @@ def quiet_libraries(on: bool | None = None) -> None:
     Environment defaults only (a value the user set wins): MLflow's own log level
     (``MLFLOW_LOGGING_LEVEL``, read when mlflow is imported) and artifact progress
     bars (``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR``), and, off a terminal,
-    Ray's colour codes around forwarded worker lines (``RAY_COLOR_PREFIX=0``).
+    Ray's colour codes around forwarded worker lines (``RAY_COLOR_PREFIX=0``);
+    always, Prefect's server telemetry (``PREFECT_SERVER_ANALYTICS_ENABLED``).
     """
     on = not verbose() if on is None else on
+    # Prefect's temporary servers (har claims, har ablate, the flows) send usage
+    # telemetry: offline that is an ERROR line at every start, and this project
+    # sends nothing anywhere unasked.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not is_terminal():
         os.environ.setdefault("RAY_COLOR_PREFIX", "0")
     if not on:

@@ -24,6 +24,7 @@ def test_quiet_libraries_sets_defaults_and_leaves_the_users_alone(
     monkeypatch.delenv("MLFLOW_LOGGING_LEVEL", raising=False)
     monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true")  # the user's
     monkeypatch.delenv("RAY_COLOR_PREFIX", raising=False)
+    monkeypatch.delenv("PREFECT_SERVER_ANALYTICS_ENABLED", raising=False)
     for name in _console.NOISY_LOGGERS:
         monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
     _console.quiet_libraries(True)
@@ -31,3 +32,5 @@ def test_quiet_libraries_sets_defaults_and_leaves_the_users_alone(
     assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "true"
     assert os.environ["RAY_COLOR_PREFIX"] == "0"  # pytest's stderr is not a terminal
     assert logging.getLogger("ray.train").level == logging.WARNING
+    assert logging.getLogger("httpx").level == logging.WARNING  # Prefect's requests
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"  # no telemetry offline
