@@ -72,7 +72,7 @@ def load_predictor(model: str) -> Any:
         predictor = VideoPredictor.from_folders(dict(zip(names, folders, strict=True)))
         predictor.source = ",".join(str(f) for f in folders)
         return predictor
-    from components.tracking.video_model import load_video_model
+    from components.inference.loading import load_video_model
 
     return load_video_model(model, repo_root=Path.cwd())
 
