@@ -60,18 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def load_predictor(model: str) -> Any:
-    """A VideoPredictor: trained folders without MLflow, anything else as har predict."""
-    from components.inference.predictor import VideoPredictor
-
-    folders = [Path(p.strip()) for p in model.split(",") if p.strip()]
-    local = "://" not in model and ":/" not in model
-    if local and folders and all((f / "model.json").is_file() for f in folders):
-        names = [f.name or str(f) for f in folders]
-        if len(set(names)) != len(names):
-            names = [f"part{i}" for i in range(len(folders))]
-        predictor = VideoPredictor.from_folders(dict(zip(names, folders, strict=True)))
-        predictor.source = ",".join(str(f) for f in folders)
-        return predictor
+    """A VideoPredictor, loaded as har predict loads one (trained folders without MLflow)."""
     from components.inference.loading import load_video_model
 
     return load_video_model(model, repo_root=Path.cwd())
