@@ -55,7 +55,7 @@ PARAMS = {
 
 
 def _latest_epoch(storage: Path) -> int:
-    for run_dir in storage.glob("teacher-*"):
+    for run_dir in (d for d in storage.glob("teacher-*") if d.is_dir()):  # not the .lock files
         latest = latest_checkpoint(run_dir)
         if latest is not None:
             return int(read_checkpoint_meta(latest)["epoch"])
@@ -146,7 +146,7 @@ def _kill_and_resume_on(head: RayHead, tiny_data: TinyDataset, mlflow_store: str
     assert all("train loss" in line and "val top-1" in line for line in epoch_lines), quiet
 
     # Every epoch once in the history, epoch 1 from before the kill, 2 and 3 after it.
-    run_dir = next((root / "ray").glob("teacher-*"))
+    run_dir = next(p for p in (root / "ray").glob("teacher-*") if p.is_dir())  # not its .lock
     history = read_checkpoint_meta(latest_checkpoint(run_dir))["history"]
     assert [int(h["epoch"]) for h in history] == [1, 2, 3]
     assert history[0]["time"] < killed_at < history[1]["time"] < history[2]["time"]
