@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.tracking import promote_if_better, training_run
+from components.tracking import promote_if_better
 from components.tracking.champions import card_location, champion_rows
 from components.tracking.model_card import attach_model_card
 
-from ._support import Tracking
+from ._support import Tracking, register_version
 
 
 def test_a_champion_row_shows_its_metric_and_lighting(tracking: Tracking) -> None:
     client, name = tracking.client, "har-two-stream"
-    with training_run("register", experiment=tracking.experiment) as run:
-        client.create_registered_model(name)
-        version = client.create_model_version(name, source=str(tracking.root / "m"),
-                                              run_id=run.run_id).version
-        promote_if_better(name, version, metric_name="test/top1", metric_value=0.75,
-                          dataset_key="ucf101-synthetic/split1",
-                          lighting={"dark": 0.75}, max_bucket_drop=5.0)
+    version, _ = register_version(tracking, name)
+    promote_if_better(name, version, metric_name="test/top1", metric_value=0.75,
+                      dataset_key="ucf101-synthetic/split1",
+                      lighting={"dark": 0.75}, max_bucket_drop=5.0)
     (row,) = champion_rows(client)
     assert (row["model"], row["champion"], row["dataset"]) == (
         name, f"v{version}", "ucf101-synthetic/split1")
@@ -28,12 +25,9 @@ def test_a_champion_row_shows_its_metric_and_lighting(tracking: Tracking) -> Non
 
 def test_a_champion_row_says_where_its_model_card_is(tracking: Tracking) -> None:
     client, name = tracking.client, "har-motion-stream"
-    with training_run("register", experiment=tracking.experiment) as run:
-        client.create_registered_model(name)
-        version = client.create_model_version(name, source=str(tracking.root / "m"),
-                                              run_id=run.run_id).version
-        promote_if_better(name, version, metric_name="test/top1", metric_value=0.5,
-                          dataset_key="d/s")
+    version, _ = register_version(tracking, name)
+    promote_if_better(name, version, metric_name="test/top1", metric_value=0.5,
+                      dataset_key="d/s")
     attach_model_card(client, name, version, {"results": {"top1": 0.5}})
     (row,) = champion_rows(client)
     card = Path(row["card"])

@@ -16,7 +16,7 @@ from components.tracking.model_card import (
     training_card_facts,
 )
 
-from ._support import Tracking
+from ._support import Tracking, register_version
 
 FACTS = {
     "model": "har-two-stream", "version": "3",
@@ -65,15 +65,12 @@ def test_a_long_card_is_cut_for_the_description_with_a_pointer() -> None:
 
 def test_the_card_is_the_description_and_an_artifact(tracking: Tracking) -> None:
     client, name = tracking.client, "har-two-stream"
-    with training_run("register", experiment=tracking.experiment) as run:
-        client.create_registered_model(name)
-        version = client.create_model_version(name, source=str(tracking.root / "m"),
-                                              run_id=run.run_id).version
-        client.set_model_version_tag(name, version, "har.export.latency_ms", "12.5")
-        card = attach_model_card(client, name, version, FACTS | {"version": None})
+    version, run_id = register_version(tracking, name)
+    client.set_model_version_tag(name, version, "har.export.latency_ms", "12.5")
+    card = attach_model_card(client, name, version, FACTS | {"version": None})
     assert client.get_model_version(name, version).description == card
     assert "| latency_ms | 12.5 |" in card and f"v{version}" in card
-    path = client.download_artifacts(run.run_id, f"model_card/{name}/v{version}/model_card.md",
+    path = client.download_artifacts(run_id, f"model_card/{name}/v{version}/model_card.md",
                                      str(tracking.root))
     assert Path(path).read_text(encoding="utf-8") == card
 
