@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,76 @@ def test_concurrent_writers_lose_nothing(mlflow_on_postgres: MlflowServer) -> No
         assert len(client.get_metric_history(run.info.run_id, "own/loss")) == POINTS
     print(f"\n{WRITERS} writers x {POINTS} log_metric + a {POINTS}-metric batch each: "
           f"{elapsed:.1f} s")
+
+
+def _sweep_into(uri: str, root: str, ingest: str, represent: str) -> None:
+    """A two-trial Ray Tune sweep (both trials at once on 2 CPUs) logging through ``uri``;
+    runs in its own process, with its own local Ray."""
+    import dataclasses
+    import os
+
+    from training._fixtures import TINY_LIFT_KWARGS, settings
+
+    from components.training import DataPaths, StudentConfig
+    from components.tuning import TuneSettings, run_sweep
+
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    repo = Path(root)
+    student = StudentConfig(height=16, width=16, clip_len=4, eval_clips=1, batch_size=4,
+                            model_kwargs=dict(TINY_LIFT_KWARGS),
+                            teacher=Path("models/teacher"))
+    tune = TuneSettings(depth=(1,), trainable_vit_blocks=(0, 1), lr=(1e-4, 1e-3),
+                        num_samples=2, max_epochs=2, grace_period=2, val_fraction=0.25,
+                        num_workers=1, cpus_per_worker=1, storage_path=str(repo / "tune"))
+    run_sweep(tune, student, dataclasses.replace(settings(repo)), repo_root=repo,
+              data=DataPaths(Path(ingest), Path(represent)),
+              out_file=repo / "tune_best.yaml")
+
+
+def _tune_reports(storage: Path) -> dict[str, list[int]]:
+    """Tune's own record of what each trial reported: trial id -> epochs (result.json)."""
+    reports: dict[str, list[int]] = {}
+    for result_file in storage.glob("sweep-*/*/result.json"):
+        for line in result_file.read_text().splitlines():
+            row = json.loads(line)
+            reports.setdefault(row["trial_id"], []).append(int(row["epoch"]))
+    return reports
+
+
+def test_concurrent_tune_trials_lose_no_metric(
+        mlflow_on_postgres: MlflowServer, tmp_path) -> None:
+    from training._data import write_tiny_dataset
+    from training._fixtures import write_fake_teacher
+
+    tiny = write_tiny_dataset(tmp_path, size=16, frames=8)
+    write_fake_teacher(tiny.root / "models" / "teacher", tiny.classes)
+    started = time.monotonic()
+    sweep = multiprocessing.get_context("spawn").Process(
+        target=_sweep_into,
+        args=(mlflow_on_postgres.uri, str(tiny.root), str(tiny.ingest), str(tiny.represent)))
+    sweep.start()
+    sweep.join(timeout=900)
+    elapsed = time.monotonic() - started
+    assert sweep.exitcode == 0, "the sweep failed (see its output above)"
+
+    reported = _tune_reports(tiny.root / "tune")
+    assert len(reported) == 2 and all(reported.values()), reported
+    # Every epoch a trial reported to Tune is a row in PostgreSQL, once, in its own run.
+    for trial_id, epochs in reported.items():
+        [(run_id, status)] = _sql(
+            mlflow_on_postgres,
+            "SELECT r.run_uuid, r.status FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+            "WHERE t.key = 'har.trial_id' AND t.value = %s", trial_id)
+        assert status in ("FINISHED", "KILLED"), (trial_id, status)
+        for key in ("val/top1", "train/loss"):
+            steps = [step for (step,) in _sql(
+                mlflow_on_postgres, "SELECT step FROM metrics WHERE run_uuid = %s AND key = %s "
+                                    "ORDER BY step", run_id, key)]
+            assert steps == sorted(epochs), (trial_id, key, steps, epochs)
+    # The trials overlapped: they wrote to the server at the same time.
+    spans = _sql(mlflow_on_postgres,
+                 "SELECT r.start_time, r.end_time FROM runs r JOIN tags t "
+                 "ON t.run_uuid = r.run_uuid WHERE t.key = 'har.trial_id' ORDER BY 1")
+    assert spans[1][0] < spans[0][1], spans
+    print(f"\n2 concurrent Tune trials, {sum(map(len, reported.values()))} epochs "
+          f"through the server: {elapsed:.1f} s")
