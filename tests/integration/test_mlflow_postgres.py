@@ -5,8 +5,8 @@ with the ``champion`` alias reach the server only through
 ``MLFLOW_TRACKING_URI=http://...``;
 the run, its metrics, the model version and the alias are read back both through the
 server and straight from PostgreSQL's tables, and the artifacts from the folder the
-server proxies them to. Concurrent writers (processes logging to one run, and runs of
-one experiment, at once) lose nothing.
+server proxies them to. Concurrent writers (processes logging to one run, runs of one
+experiment, and the trials of a Ray Tune sweep, at once) lose nothing.
 """
 
 from __future__ import annotations
