@@ -34,7 +34,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.params import load_dataset_config, overridden
-from flows.stages import PIPELINE, StageSpec, stage_names
+from flows.stages import PIPELINE, SWEEP, StageSpec, stage_names
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Written by the evaluate stage (components/stages/evaluate.py).
@@ -98,11 +98,12 @@ def stream_command(cmd: list[str], cwd: str, env: dict[str, str],
         return proc.wait(), list(tail)
 
 
-def run_dvc_stage(name: str, repo: str, force: bool = False) -> StageOutcome:
-    """Run ``dvc repro --single-item NAME`` in ``repo``, its output streaming into the
-    flow-run log; raise with the output's tail on failure."""
+def run_dvc_stage(name: str, repo: str, force: bool = False,
+                  target: str | None = None) -> StageOutcome:
+    """Run ``dvc repro --single-item TARGET`` (default: ``name``) in ``repo``, its output
+    streaming into the flow-run log; raise with the output's tail on failure."""
     logger = get_run_logger()
-    cmd = [_dvc(), "repro", "--single-item", name] + (["--force"] if force else [])
+    cmd = [_dvc(), "repro", "--single-item", target or name] + (["--force"] if force else [])
     started = time.monotonic()
     skipped = False
 
@@ -184,6 +185,7 @@ def har_pipeline(
     stages: list[str] | None = None,
     repo: str = str(REPO_ROOT),
     force: bool = False,
+    sweep: bool = False,
 ) -> list[StageOutcome]:
     """Run the pipeline's DVC stages in DAG order.
 
@@ -199,6 +201,9 @@ def har_pipeline(
         stages: run only these stages (still in DAG order); default all.
         repo: the repository (DVC project) to run in.
         force: re-run stages even when DVC finds them up to date.
+        sweep: also run the LIFT-Net sweep (``sweeps/dvc.yaml:tune``, task ``tune``)
+            after the selected stages, as ``make demo`` does; then a bare ``dvc
+            status`` after the run lists nothing.
     """
     unknown = sorted(set(stages or []) - set(stage_names()))
     if unknown:
@@ -210,11 +215,12 @@ def har_pipeline(
         logger.info("params.yaml for this run: %s",
                     ", ".join(changed) + " changed" if changed else "as it is")
         selected = [spec for spec in PIPELINE if not stages or spec.name in stages]
+        selected += [SWEEP] if sweep else []
         with shared_ray([spec.name for spec in selected]) as address:
             if address:
                 logger.info("Ray stages join the Ray at %s", address)
             for spec in selected:
-                outcomes.append(stage_task(spec)(spec.name, repo, force))
+                outcomes.append(stage_task(spec)(spec.name, repo, force, spec.dvc_target))
     rows = "\n".join(
         f"| {o.name} | {'ran' if o.ran else 'up to date'} | {o.seconds:.1f} |" for o in outcomes
     )
@@ -268,6 +274,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stages", nargs="+", choices=stage_names(), metavar="STAGE",
                         help=f"only these stages, still in DAG order: {', '.join(stage_names())}")
     parser.add_argument("--force", action="store_true", help="re-run up-to-date stages")
+    parser.add_argument("--sweep", action="store_true",
+                        help="then run the LIFT-Net sweep too (sweeps/dvc.yaml:tune, "
+                             "params.yaml tune:), as make demo does")
     parser.add_argument("--repo", default=str(REPO_ROOT), help="the DVC project to run in")
     parser.add_argument("--dry-run", action="store_true",
                         help="check the arguments, print the stages and overrides, run nothing")
@@ -281,7 +290,9 @@ def main(argv: list[str] | None = None) -> None:
     except (HarError, OSError) as error:
         parser.error(str(error))
     if args.dry_run:
-        print("stages:", " ".join(args.stages or stage_names()))
+        print("stages:", " ".join((args.stages or stage_names())
+                                  + ([f"{SWEEP.name} ({SWEEP.dvc_target})"] if args.sweep
+                                     else [])))
         if args.dataset_config:
             print("dataset config:", args.dataset_config)
         for key, value in overrides.items():
@@ -291,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         har_pipeline(dataset_config=args.dataset_config, overrides=overrides or None,
-                     stages=args.stages, repo=args.repo, force=args.force)
+                     stages=args.stages, repo=args.repo, force=args.force, sweep=args.sweep)
     finally:
         signal.signal(signal.SIGTERM, previous)
 

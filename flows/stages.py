@@ -16,12 +16,19 @@ class StageSpec:
 
     Attributes:
         name: the stage's name in dvc.yaml (and its ``har`` sub-command).
+        target: what ``dvc repro`` is given, when not ``name`` (a stage of
+            another dvc.yaml: ``sweeps/dvc.yaml:tune``).
         retries: Prefect retries; I/O-bound stages get some, deterministic
             compute that fails would only fail again.
     """
 
     name: str
     retries: int = 0
+    target: str | None = None
+
+    @property
+    def dvc_target(self) -> str:
+        return self.target or self.name
 
 
 # In the order of dvc.yaml's DAG (tests check it is a topological order).
@@ -41,6 +48,11 @@ PIPELINE: tuple[StageSpec, ...] = (
     StageSpec("train_motion", retries=1),
     StageSpec("evaluate", retries=1),  # registers in MLflow: a store hiccup is worth a retry
 )
+
+#: The LIFT-Net sweep (sweeps/dvc.yaml), outside the default DAG: the flow runs it
+#: after evaluate when asked (``sweep=True``), as ``make demo`` does. No retry: a
+#: sweep resumes its own unfinished trials when run again.
+SWEEP = StageSpec("tune", target="sweeps/dvc.yaml:tune")
 
 
 def stage_names() -> list[str]:

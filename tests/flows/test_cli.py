@@ -75,6 +75,7 @@ def test_pipeline_arguments_reach_the_flow(monkeypatch: pytest.MonkeyPatch) -> N
                    "-S", "represent.mei.method=equal", "--force"])
     (call,) = calls
     assert call["stages"] == ["synth", "ingest"] and call["force"] is True
+    assert call["sweep"] is False
     assert call["overrides"] == {"train_student.epochs": 3, "represent.mei.method": "equal"}
 
 
@@ -84,6 +85,8 @@ def test_dry_run_checks_and_prints_the_plan_without_running(
     pipeline.main(["--stages", "evaluate", "-S", "evaluate.split=val", "--dry-run"])
     out = capsys.readouterr().out
     assert "stages: evaluate" in out and "override: evaluate.split = 'val'" in out
+    pipeline.main(["--stages", "evaluate", "--sweep", "--dry-run"])
+    assert "stages: evaluate tune (sweeps/dvc.yaml:tune)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv", [["--stages", "nope"], ["--set", "no-equals-sign"],

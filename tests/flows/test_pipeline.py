@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.stages import PIPELINE, stage_names
+from flows.stages import PIPELINE, SWEEP, stage_names
 from tests.pipeline_repo import REPO_ROOT, copy_project, dvc
 
 
@@ -29,6 +29,16 @@ def test_flow_order_is_a_topological_order_of_dvc_yaml():
                 feeds = any(str(dep).startswith(o) or o.startswith(str(dep)) for o in produced)
                 if feeds and producer != name and not str(dep).startswith("${"):
                     assert position[producer] < position[name], (producer, name)
+
+
+def test_the_optional_sweep_task_runs_a_stage_of_sweeps_dvc_yaml_after_its_inputs():
+    path, _, name = SWEEP.dvc_target.partition(":")
+    sweep = yaml.safe_load((REPO_ROOT / path).read_text())["stages"][name]
+    assert name == SWEEP.name and "tune" in sweep["cmd"]
+    stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
+    produced = [str(o) for spec in stages.values() for o in spec.get("outs", [])]
+    fed = [dep for dep in sweep["deps"] if any(str(dep).startswith(o) for o in produced)]
+    assert fed, "the sweep reads the pipeline's outputs: it runs after the pipeline"
 
 
 # Data and representation stages; the whole pipeline runs end to end (with the
