@@ -2,7 +2,7 @@
 
 Run it once, locally (Prefect starts a temporary API server):
 
-    python -m flows.pipeline [--stages ...] [-S KEY=VALUE ...] [--dry-run] [--help]
+    python -m flows.pipeline [--stages ...] [-S KEY=VALUE ...] [--sweep] [--dry-run] [--help]
 
 Overrides hold for the run only: params.yaml is given back byte for byte
 afterwards (see :mod:`flows.params`).
