@@ -89,17 +89,13 @@ _EXPORTS: dict[str, str] = {
     "load_state_dict_checked": "components.models.weights",
     "read_state_dict": "components.models.weights",
 }
-#: Imported together on first use: each registers its builders (``register_model``).
-_MODEL_MODULES: tuple[str, ...] = tuple(dict.fromkeys(_EXPORTS.values()))
 
 
 def __getattr__(name: str) -> Any:
-    """The public names, imported on first use (PEP 562), every model module at once
-    so that ``create_model`` and ``list_models`` see every registered builder."""
+    """The public names, each module imported on first use (PEP 562). The registry's
+    lookups import the builder modules they need (``_registry.BUILDER_MODULES``)."""
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    for module in _MODEL_MODULES:
-        importlib.import_module(module)
     value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value

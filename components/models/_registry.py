@@ -1,13 +1,16 @@
 """The model factory: configs name models, builders make them.
 
 Builders register themselves with :func:`register_model` when their module is
-imported (``components.models`` imports them all). :func:`create_model` checks
+imported; a lookup imports the modules of :data:`BUILDER_MODULES` in order until it
+finds the name (:func:`list_models`: all of them), so building a small 2D stream
+never imports timm. :func:`create_model` checks
 the keyword arguments against the builder's signature first, so a typo in a
 config is a one-line :class:`~components.errors.ConfigError`, not a traceback.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +46,24 @@ class ModelSpec:
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
+#: The modules that register builders, cheapest import first: the 2D streams (torch;
+#: timm only when a timm backbone is built), the video teachers (torchvision), LIFT-Net
+#: (timm, torchvision).
+BUILDER_MODULES: tuple[str, ...] = (
+    "components.models.two_stream",
+    "components.models.teacher",
+    "components.models.lift_net",
+)
+
+
+def import_builders(until: str | None = None) -> None:
+    """Import the builder modules in order, stopping once ``until`` is registered
+    (None: import all)."""
+    for module in BUILDER_MODULES:
+        if until is not None and until in _REGISTRY:
+            return
+        importlib.import_module(module)
+
 
 def register_model(
     name: str, builder: Callable[..., nn.Module], *, family: Family, description: str = ""
@@ -57,6 +78,7 @@ def register_model(
 
 def list_models() -> list[str]:
     """Names of every registered model, sorted."""
+    import_builders()
     return sorted(_REGISTRY)
 
 
@@ -66,6 +88,7 @@ def model_spec(name: str) -> ModelSpec:
     Raises:
         ConfigError: No model has that name (the message lists the known names).
     """
+    import_builders(until=name)
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-import timm
 import torch
 from torch import nn
 
@@ -68,6 +67,8 @@ class StreamCNN(nn.Module):
         self.output_stride = output_stride
         self.min_input_size = MIN_INPUT_SIZE.get(backbone, 1)
         extra = {} if output_stride == 32 else {"output_stride": output_stride}
+        import timm  # here, not at the top: the small CNN streams never need it
+
         try:
             self.backbone = timm.create_model(
                 backbone,

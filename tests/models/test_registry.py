@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -27,6 +29,16 @@ REQUIRED = {
 
 def test_every_required_model_is_registered() -> None:
     assert set(list_models()) >= REQUIRED
+
+
+def test_a_small_stream_is_built_without_importing_timm_or_torchvision() -> None:
+    # A fresh interpreter: this one has imported every builder module already.
+    probe = ("import sys; from components.models import create_model; "
+             "create_model('small_cnn', num_classes=4); "
+             "print(sorted(m for m in ('timm', 'torchvision') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_unknown_name_is_a_config_error() -> None:
