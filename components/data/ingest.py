@@ -7,9 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.data.formats import VIDEO_EXTENSIONS, DatasetSplit, SplitEntry, is_safe_relative
+from components.data.formats import VIDEO_EXTENSIONS, DatasetSplit, SplitEntry
 from components.data.lighting import video_luma
 from components.data.manifest import ManifestRow, QuarantineRow
+from components.data.paths import REFUSED_OUTSIDE, resolve_inside
 from components.data.video import ProbeDepth, VideoError, VideoInfo, probe
 
 ProgressWrapper = Callable[[Iterator[object], int], Iterable[object]]
@@ -30,19 +31,6 @@ class IngestResult:
     unlisted: int
 
 
-def resolve_inside(root: Path, relpath: str) -> Path | None:
-    """``root / relpath`` if it stays inside ``root`` (symlinks resolved), else ``None``."""
-    if not is_safe_relative(relpath):
-        return None
-    candidate = (root / relpath).resolve()
-    try:
-        candidate.relative_to(root.resolve())
-    except ValueError:
-        return None
-    return candidate
-
-
-REFUSED_OUTSIDE = "refused: path points outside the dataset root"
 
 
 def _probe_entry(root: Path, entry: SplitEntry, depth: ProbeDepth,

@@ -188,7 +188,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from components._atomic import write_text_atomic
-    from components.data.ingest import REFUSED_OUTSIDE, resolve_inside
     from components.data.manifest import (
         DATASET_FILE,
         QuarantineRow,
@@ -196,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         read_manifest,
         write_quarantine,
     )
+    from components.data.paths import REFUSED_OUTSIDE, resolve_inside
     from components.data.shards import ReorderBuffer, ShardWriter
     from components.representations.kinds import kind_params_dict
 

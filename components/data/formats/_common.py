@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from components.data.paths import is_safe_relative
 from components.errors import ConfigError, InputError
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
@@ -22,7 +23,6 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".
 
 Split = Literal["train", "test"]
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _INT = re.compile(r"[+-]?[0-9]+")
 
 
@@ -67,28 +67,6 @@ class DatasetSplit:
     classes: tuple[str, ...]
     entries: tuple[SplitEntry, ...]
     list_files: tuple[Path, ...]
-
-
-def is_safe_relative(path: str) -> bool:
-    """Whether a listed path stays inside the dataset root.
-
-    Both ``/`` and ``\\`` count as separators. False for an empty path, a path
-    holding a NUL character, an absolute path (leading ``/`` or ``\\``), a
-    drive-letter path (``C:...``), a path naming only the root (``.``), and any
-    path with a ``..`` component. Symlinks are not looked at (that is ingest's job).
-
-    Args:
-        path: A path as listed in a split file.
-
-    Returns:
-        True when the path is a plain relative path below the root.
-    """
-    if not path or "\x00" in path or path[0] in "/\\" or _DRIVE.match(path):
-        return False
-    parts = re.split(r"[/\\]", path)
-    if ".." in parts:
-        return False
-    return any(part not in ("", ".") for part in parts)
 
 
 def to_posix(listed: str) -> str:
