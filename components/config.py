@@ -187,14 +187,16 @@ def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     return merged
 
 
-def to_dict(obj: Any) -> Any:
-    """A dataclass as plain YAML/JSON-friendly data (tuples become lists, paths strings)."""
+def as_plain(obj: Any) -> Any:
+    """A dataclass (nested) as YAML/JSON-friendly data: tuples become lists, paths
+    POSIX strings, mapping keys strings (what a run records, and what
+    :func:`from_mapping` reads back)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: as_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, list | tuple):
-        return [to_dict(v) for v in obj]
+        return [as_plain(v) for v in obj]
     if isinstance(obj, dict):
-        return {k: to_dict(v) for k, v in obj.items()}
+        return {str(k): as_plain(v) for k, v in obj.items()}
     if isinstance(obj, Path):
-        return str(obj)
+        return obj.as_posix()
     return obj

@@ -8,7 +8,7 @@ from typing import Literal
 
 import pytest
 
-from components.config import from_mapping, to_dict
+from components.config import as_plain, from_mapping
 from components.errors import ConfigError
 
 
@@ -59,7 +59,7 @@ def test_yaml_values_become_the_annotated_types() -> None:
                         kwargs={"depth": [1, 2]})
     assert isinstance(cfg.lr, float) and isinstance(cfg.inner.span[0], float)
     assert from_mapping(Outer, {}) == Outer()  # missing keys take the defaults
-    assert from_mapping(Outer, to_dict(cfg)) == cfg  # the params a run records read back
+    assert from_mapping(Outer, as_plain(cfg)) == cfg  # the params a run records read back
 
 
 def test_paths_from_command_line_flags_are_taken() -> None:

@@ -17,12 +17,13 @@ paper's values are given beside each field and in params.yaml. Only
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from components.config import as_plain
 
 JobName = Literal["teacher", "student", "normal", "motion"]
 JOBS: tuple[str, ...] = ("teacher", "student", "normal", "motion")
@@ -424,19 +425,6 @@ def config_class(job: str) -> type[JobConfig]:
 def section_name(job: str) -> str:
     """params.yaml section of ``job`` (``train_teacher``...)."""
     return f"train_{job}"
-
-
-def as_plain(obj: Any) -> Any:
-    """A dataclass (nested) as JSON-friendly data; tuples become lists, paths strings."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: as_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, list | tuple):
-        return [as_plain(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): as_plain(v) for k, v in obj.items()}
-    if isinstance(obj, Path):
-        return obj.as_posix()
-    return obj
 
 
 def stable_hash(data: Any) -> str:
