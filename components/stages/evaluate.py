@@ -363,8 +363,9 @@ def _track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path
     tags = standard_tags(job="evaluate", model="all", dataset=labels["dataset"],
                          split=labels["split"], stage="evaluate")
     # `dvc exp run` names its experiment in DVC_EXP_NAME: har ablate finds the run by it.
-    if os.environ.get("DVC_EXP_NAME"):
-        tags["har.dvc_exp"] = os.environ["DVC_EXP_NAME"]
+    dvc_experiment = os.environ.get("DVC_EXP_NAME", "").strip()
+    if dvc_experiment:
+        tags["har.dvc_exp"] = dvc_experiment
     with training_run(run_name("evaluate", "all", labels["dataset"]), experiment=cfg.experiment,
                       tags=tags, params={"evaluate": cfg},
                       description="har evaluate: video-level results of every model") as run:
@@ -389,6 +390,7 @@ def _track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path
                                          metric_name=f"{cfg.split}/top1",
                                          metric_value=two_stream.metrics["top1"],
                                          dataset_key=evaluation.dataset,
+                                         dvc_experiment=dvc_experiment,
                                          lighting=lighting,
                                          max_bucket_drop=cfg.max_bucket_drop)
             from mlflow.tracking import MlflowClient

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,8 @@ def build_request(args: argparse.Namespace, root: Path) -> Any:
         pretrained=pretrained_map(settings.models_file, root),
         register=not args.no_register,
         candidate_only=scratch_reason(args, root),
+        # `dvc exp run` names its experiment here (har ablate's and claims' cells).
+        dvc_experiment=os.environ.get("DVC_EXP_NAME", "").strip(),
     )
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -221,6 +220,7 @@ def promote_if_better(
     dataset_key: str,
     higher_is_better: bool = True,
     candidate_only: str = "",
+    dvc_experiment: str = "",
     lighting: Mapping[str, float] | None = None,
     max_bucket_drop: float | None = None,
 ) -> PromotionDecision:
@@ -237,6 +237,9 @@ def promote_if_better(
         higher_is_better: Direction of the metric.
         candidate_only: why this version must not compete for ``champion`` (a scratch
             run); it gets ``challenger``.
+        dvc_experiment: the DVC experiment that trained it (``dvc exp run`` sets
+            ``DVC_EXP_NAME``; the stage passes it on), "" if none: an experiment's
+            version gets ``challenger`` too.
         lighting: the candidate's top-1 (0..1) per lighting bucket; tagged on it.
         max_bucket_drop: with ``lighting``, the lighting guard's limit in percentage
             points (see the module docstring); None: no guard.
@@ -256,7 +259,7 @@ def promote_if_better(
 
     champion = current_champion(model_name, client)
     champion_value: float | None = None
-    experiment = os.environ.get("DVC_EXP_NAME", "").strip()
+    experiment = dvc_experiment.strip()
     if experiment or candidate_only:
         # An ablation cell (`dvc exp run`, har ablate) or a scratch run varies the
         # configuration on purpose: registered and compared, never served automatically.

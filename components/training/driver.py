@@ -130,6 +130,9 @@ class TrainRequest:
         candidate_only: why this run must not compete for ``champion`` (a scratch run:
             epochs or output folder changed on the command line); "" for a
             production run. Its version gets the ``challenger`` alias.
+        dvc_experiment: the DVC experiment running this job (``DVC_EXP_NAME``, read
+            by the stage), "" outside one: tagged ``har.dvc_exp`` on the run (har
+            ablate finds its runs by it) and never promoted to ``champion``.
     """
 
     job: str
@@ -144,6 +147,7 @@ class TrainRequest:
     trial: TrialContext | None = None
     register: bool = True
     candidate_only: str = ""
+    dvc_experiment: str = ""
 
 
 @dataclass(frozen=True)
@@ -643,7 +647,8 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], metrics: Map
     metric = "test/top1"
     decision = promote_if_better(name, version.version, metric_name=metric, metric_value=top1,
                                  dataset_key=prepared.labels["key"],
-                                 candidate_only=request.candidate_only)
+                                 candidate_only=request.candidate_only,
+                                 dvc_experiment=request.dvc_experiment)
     log.info("%s v%s: %s (%s)", name, version.version,
              "promoted to champion" if decision.promoted else "champion kept", decision.reason)
     data = prepared.data
@@ -819,8 +824,8 @@ def _open_run(prepared: Prepared, state: Mapping[str, Any] | None):  # noqa: ANN
                  "har.lighting": str(prepared.data.dataset_info.get("lighting") or "unknown")})
     if trial is not None:
         tags["har.trial_id"] = trial.trial_id
-    if os.environ.get("DVC_EXP_NAME"):  # set by `dvc exp run` (har ablate's cells)
-        tags["har.dvc_exp"] = os.environ["DVC_EXP_NAME"]
+    if prepared.request.dvc_experiment:  # `dvc exp run` (har ablate's and claims' cells)
+        tags["har.dvc_exp"] = prepared.request.dvc_experiment
     name = run_name(f"train-{job}" if trial is None else f"trial-{trial.trial_id}",
                     labels["model"], labels["dataset"], prepared.fingerprint.short)
     params = {

@@ -141,15 +141,14 @@ def test_current_champion_of_an_unknown_model(tracking: Tracking) -> None:
     assert current_champion("does-not-exist") is None
 
 
-def test_a_version_from_a_dvc_experiment_is_never_promoted(
-        tracking: Tracking, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_version_from_a_dvc_experiment_is_never_promoted(tracking: Tracking) -> None:
     name = "har-two-stream"
     with training_run("register", experiment=tracking.experiment) as run:
         v1, v2 = _new_versions(tracking, name, 2, run.run_id)
         kw = {"metric_name": "test/top1", "dataset_key": KEY}
         assert promote_if_better(name, v1, metric_value=0.5, **kw).promoted
-        monkeypatch.setenv("DVC_EXP_NAME", "ablate-mei-equal")
-        ablation = promote_if_better(name, v2, metric_value=0.9, **kw)
+        ablation = promote_if_better(name, v2, metric_value=0.9,
+                                     dvc_experiment="ablate-mei-equal", **kw)
     assert not ablation.promoted and "ablate-mei-equal" in ablation.reason
     assert current_champion(name) == v1
     # It is the challenger: the newest version a person may compare and serve by hand.
