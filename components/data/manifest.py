@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from components._atomic import write_text_atomic
+from components._json import read_json
 from components.errors import InputError
 
 Split = Literal["train", "test"]
@@ -153,12 +154,7 @@ def _split(value: str) -> Split:
 
 
 def read_dataset_info(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError(path, "dataset info not found (run `har ingest` first)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
+    return read_json(path, missing="dataset info not found (run `har ingest` first)")
 
 
 def dataset_labels(info: dict[str, Any]) -> dict[str, str]:

@@ -51,6 +51,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from components._atomic import atomic_dir
+from components._json import read_json
 from components.errors import InputError
 
 FORMAT = "har-shards"
@@ -573,12 +574,7 @@ class ShardReader:
 
 
 def _load_meta(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read: {exc}") from exc
+    meta = read_json(path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise InputError(path, f"not a {FORMAT} meta file")
     if meta.get("version") != VERSION:

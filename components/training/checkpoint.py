@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from components._atomic import write_text_atomic
+from components._json import read_json
 from components.errors import InputError
 from components.training.config import as_plain, stable_hash
 
@@ -214,12 +215,7 @@ def _json_number(value: Any) -> Any:
 def read_checkpoint_meta(directory: Path) -> dict[str, Any]:
     """meta.json of a checkpoint folder; InputError if missing or malformed."""
     path = Path(directory) / META_FILE
-    if not path.is_file():
-        raise InputError(path, "not a training checkpoint (no meta.json)")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
+    meta = read_json(path, missing="not a training checkpoint (no meta.json)")
     if meta.get("format") != FORMAT or "fingerprint" not in meta:
         raise InputError(path, f"not a {FORMAT} meta file")
     if meta.get("version") != VERSION:

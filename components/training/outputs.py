@@ -48,15 +48,10 @@ def write_model(directory: Path, state_dict: Mapping[str, Any], info: Mapping[st
 
 def read_model_info(directory: Path) -> dict[str, Any]:
     """``model.json`` of a trained model folder."""
-    from components.errors import InputError
+    from components._json import read_json
 
-    path = Path(directory) / MODEL_INFO_FILE
-    if not path.is_file():
-        raise InputError(path, "trained model info not found (train that model first)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from exc
+    return read_json(Path(directory) / MODEL_INFO_FILE,
+                     missing="trained model info not found (train that model first)")
 
 
 def _clean(value: Any) -> Any:
