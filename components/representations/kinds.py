@@ -124,8 +124,13 @@ class KindParams:
     rank: RankParams = field(default_factory=RankParams)
 
 
+#: Channels of one frame of each kind: optical flow is (dx, dy); the rest are RGB.
+KIND_CHANNELS: dict[str, int] = {"frames": 3, "gamma": 3, "flow": 2, "mei": 3, "rank": 3}
+
+
 def channels_of(kind: str) -> int:
-    return 2 if kind == "flow" else 3
+    """Channels of one frame of ``kind`` (a job's ``auto`` input counts as RGB)."""
+    return KIND_CHANNELS.get(kind, 3)
 
 
 def compute(kind: str, frames_thwc_uint8: np.ndarray, params: KindParams

@@ -65,8 +65,10 @@ def job_inputs(job: str, section: Mapping[str, Any], teacher_width: int | None =
                ) -> tuple[list[list[int]], dict[str, Any]]:
     """(input shapes, data-dependent builder arguments) of a training job, from its
     params.yaml section: the sizes it really trains at."""
+    from components.representations.kinds import channels_of
+
     height, width = int(section.get("height", 32)), int(section.get("width", 32))
-    channels = 2 if section.get("input") == "flow" else 3  # auto counted as gamma (RGB)
+    channels = channels_of(str(section.get("input")))  # auto counted as gamma (RGB)
     clip = int(section.get("clip_len", 8))
     if job == "teacher":
         return [[channels, clip, height, width]], {"in_channels": channels}

@@ -67,6 +67,7 @@ from components.data.manifest import (
 from components.data.sampling import ClipSampling, frame_indices
 from components.data.shards import INDEX_FILE, META_FILE, ShardReader
 from components.errors import InputError
+from components.representations.kinds import KIND_CHANNELS
 from components.training.augment import apply_clip_params, sample_clip_params
 from components.training.config import AugmentConfig, JobConfig
 from components.training.views import crop_view
@@ -85,7 +86,6 @@ NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "flow": ((0.5, 0.5), (0.5, 0.5)),
 }
 #: Channels of each representation kind's records.
-KIND_CHANNELS: dict[str, int] = {"frames": 3, "gamma": 3, "flow": 2, "mei": 3, "rank": 3}
 
 
 def normalisation_for(kind: str, *, video_model: bool) -> str:

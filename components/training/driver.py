@@ -217,13 +217,14 @@ def _model_plan(job: str, cfg: JobConfig, data: JobData, request: TrainRequest,
                 teacher_info: Mapping[str, Any] | None) -> ModelPlan:
     from components.models import model_spec, resolve_pretrained
     from components.models.teacher import TORCHVISION_WIDTH
+    from components.representations.kinds import channels_of
 
     kwargs: dict[str, Any] = {"num_classes": data.num_classes}
     if job == "teacher":
-        kwargs["in_channels"] = 2 if cfg.input == "flow" else 3
+        kwargs["in_channels"] = channels_of(cfg.input)
     elif job == "student":
         kwargs["img_size"] = cfg.height if cfg.height == cfg.width else (cfg.height, cfg.width)
-        kwargs["luminous_in_channels"] = 2 if cfg.input == "flow" else 3
+        kwargs["luminous_in_channels"] = channels_of(cfg.input)
         if teacher_info is not None:  # the luminous trunk is the teacher's
             kwargs["luminous_arch"] = teacher_info["model"]
             kwargs["luminous_width"] = int(teacher_info.get("model_kwargs", {}).get(
