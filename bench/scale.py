@@ -102,6 +102,7 @@ def projection_rows(rate_per_s: float, measured_hw: tuple[int, int], units_of: U
         rate_per_s: measured units per second (one process).
         measured_hw: the frame size the rate was measured at.
         units_of: dataset -> units of work (its frames, or samples of one epoch).
+        datasets: the rows (UCF101 and ARID by default).
         workers: the worker counts of the columns.
         efficiency: see :func:`speedup`.
         input_hw: the size a unit is processed at on the real dataset (a model's

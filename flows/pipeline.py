@@ -43,6 +43,8 @@ RESULTS_TABLE = Path("reports/eval/results.md")
 
 @dataclass(frozen=True)
 class StageOutcome:
+    """One stage of a flow run: did DVC run it (else it was up to date), how long."""
+
     name: str
     ran: bool
     seconds: float

@@ -99,6 +99,8 @@ class ClaimSpec:
 
 @dataclass(frozen=True)
 class ClaimsConfig:
+    """``conf/claims.yaml`` read: experiment-name prefix, the cells, the claims."""
+
     prefix: str
     cells: Mapping[str, ClaimCell]
     claims: tuple[ClaimSpec, ...]

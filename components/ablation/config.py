@@ -201,6 +201,7 @@ def select(config: AblationConfig, table: str = "all", cells: Iterable[str] | No
     """The tables to fill and the distinct cells to run, in table order.
 
     Args:
+        config: the ablation file, read.
         table: a table name, or ``all``.
         cells: only these cells (each must be in a selected table); default all.
 

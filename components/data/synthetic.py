@@ -362,6 +362,8 @@ def write_dataset(
     """Render every video and write the dataset into ``out_dir`` (which must exist).
 
     Args:
+        cfg: the dataset to render (classes, groups, clips, size, lighting, seed).
+        out_dir: the dataset root (UCF101 layout is written under it).
         write_video: ``(path, frames_thwc_uint8, fps, crf) -> None``; the stage
             passes the PyAV writer, so this module stays free of codec imports.
         progress: optional wrapper around the iteration (a progress bar).

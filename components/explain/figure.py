@@ -80,6 +80,7 @@ def lift_figure(title: str, frames: np.ndarray, positions: Sequence[int],
         positions: (T,) each frame's index in the decoded video (row captions).
         maps: name -> (T, H, W) in 0..1.
         labels: name -> column caption (``cross-attention``).
+        rows: the most frames shown.
     """
     t = len(frames)
     picks = sorted({int(round(i)) for i in np.linspace(0, t - 1, min(rows, t))})

@@ -1,0 +1,1 @@
+"""One module per ``har`` sub-command: its parser (``configure``) and ``run``."""

@@ -54,7 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def format_table(video: str, ranked: list[tuple[str, float]]) -> str:
-    """A video's ranked labels as a small table::
+    """A video's ranked labels as a small table.
+
+    For example::
 
         v_Fall_g01_c01.mp4
           rank  label        probability

@@ -78,6 +78,8 @@ class RepresentConfig:
 
 @dataclass(frozen=True)
 class VideoJob:
+    """One manifest video to represent, in manifest order (``position``)."""
+
     position: int
     key: str
     path: str
@@ -88,6 +90,8 @@ class VideoJob:
 
 @dataclass
 class VideoOutcome:
+    """A represented video (``array``, ``meta``), or why it failed (``error``)."""
+
     position: int
     key: str
     array: np.ndarray | None

@@ -190,7 +190,9 @@ def save_checkpoint(
     Args:
         directory: an existing (temporary) folder; Ray copies it to storage.
         fingerprint: the run's fingerprint.
-        job, model_name, epoch: recorded in meta.json.
+        job: the training job (recorded in meta.json).
+        model_name: the registered builder (recorded in meta.json).
+        epoch: the epoch just finished (recorded in meta.json).
         state: model (unwrapped), optimizer, scheduler, scaler, rng, history...
     """
     directory = Path(directory)

@@ -90,9 +90,11 @@ class TwoNodes:
         return list_state(self.head, what, base_env(), list(filters))
 
     def wait_idle(self, timeout_s: float = 120.0) -> None:
-        """Until no job's actor is alive and no placement group holds CPUs: a run that
-        just ended frees its workers' CPUs (and its group's) some seconds after it
-        exits. (Ray Train leaves a detached, CPU-less ``AutoscalingCoordinator``.)"""
+        """Wait until no job's actor is alive and no placement group holds CPUs.
+
+        A run that just ended frees its workers' CPUs (and its group's) some seconds
+        after it exits. (Ray Train leaves a detached, CPU-less ``AutoscalingCoordinator``.)
+        """
         deadline = time.monotonic() + timeout_s
         while True:
             busy = [*(a for a in self.state("actors", ("state", "=", "ALIVE"))
