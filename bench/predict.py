@@ -57,7 +57,8 @@ def tiny_model(root: Path) -> tuple[Path, Path]:
     from components.data.synthetic import SynthConfig, write_dataset
     from components.data.video import write_video
     from components.training import DataPaths, StudentConfig, TrainRequest, TrainSettings
-    from components.training.driver import _model_info, prepare_training
+    from components.training.driver import prepare_training
+    from components.training.finish import _model_info
     from components.training.outputs import write_model
     from components.training.session import build_model
 

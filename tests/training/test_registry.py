@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from components.training import DataPaths, TrainRequest
-from components.training.driver import _log_and_register, prepare_training
+from components.training.driver import prepare_training
+from components.training.finish import _log_and_register
 from components.training.session import build_model
 from training._data import TinyDataset
 from training._fixtures import settings, teacher_config
