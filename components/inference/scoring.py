@@ -4,7 +4,7 @@ A video's probabilities are the mean softmax over its evaluation samples: the
 ``eval_clips`` evenly spaced clips of a clip model (teacher, LIFT-Net), or every
 item of an image stream (each MEI for the motion stream, each MEI batch's base
 frame for the normal stream): the project's choice (the papers are silent). The samples come from
-the same dataset classes training evaluated with (``components.training.data``),
+the same dataset classes training evaluated with (``components.training.datasets``),
 over the shards (:func:`score_shards`) or over records computed from a video
 file (:func:`score_records`), so both see identical inputs.
 """
@@ -22,7 +22,8 @@ from torch.utils.data import DataLoader
 from components.errors import InputError
 from components.inference.records import MemoryRecords
 from components.inference.trained import TrainedModel
-from components.training.data import VideoEntry, build_datasets, index_job_data
+from components.training.datasets import build_datasets
+from components.training.job_data import VideoEntry, index_job_data
 
 
 @dataclass(frozen=True)

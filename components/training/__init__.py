@@ -10,7 +10,8 @@ Three layers (imports point down):
   resume from ``ray.train.get_checkpoint()``.
 * **epoch functions** (:mod:`~components.training.epoch`): ``train_one_epoch`` and
   ``evaluate``, plain PyTorch without Ray, over the datasets of
-  :mod:`~components.training.data` and the tasks of :mod:`~components.training.tasks`.
+  :mod:`~components.training.datasets` (the job's data indexed by
+  :mod:`~components.training.job_data`) and the tasks of :mod:`~components.training.tasks`.
 
 The jobs: ``teacher`` (R(2+1)D, cross-entropy on gamma or flow clips), ``student``
 (LIFT-Net, CE + lambda * L1(h1, h2) from the frozen teacher), ``normal`` and

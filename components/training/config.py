@@ -147,7 +147,7 @@ class TrainSettings:
             names its model) and random initialisation.
         val_fraction: share of the training videos held out for model selection
             (whole scene groups when the names carry them; see
-            :func:`components.training.data.holdout_split`). Every epoch is scored on
+            :func:`components.training.job_data.holdout_split`). Every epoch is scored on
             them (``val/*``), the best epoch's weights are the trained model, and the
             test split is scored once, by that model, after training. 0: no
             validation; the last epoch is the model.

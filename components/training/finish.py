@@ -30,6 +30,7 @@ REGISTERED_NAMES = {"teacher": "har-teacher", "student": "har-lift-net",
 
 log = logging.getLogger(__name__)
 
+
 def final_metrics(state: Mapping[str, Any], prefix: str) -> dict[str, float]:
     """The DVC metrics of a finished run: the selected model's test scores (``top1``...,
     NaN for a Tune trial, which never sees the test split), the epoch it came from and

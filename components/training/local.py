@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from components.training.data import build_eval_dataset
+from components.training.datasets import build_eval_dataset
 from components.training.loop import finish_training, run_epoch
 from components.training.session import Session, WorkerPlan, build_session, seed_everything
 

@@ -41,7 +41,7 @@ from components.training.checkpoint import (
     save_checkpoint,
     unwrap_model,
 )
-from components.training.data import build_eval_dataset
+from components.training.datasets import build_eval_dataset
 from components.training.epoch import (
     EpochStats,
     evaluate,

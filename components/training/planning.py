@@ -28,11 +28,13 @@ from components.training.config import (
     as_plain,
     section_name,
 )
-from components.training.data import JobData, flip_label_map, holdout_split, index_job_data
+from components.training.datasets import flip_label_map
+from components.training.job_data import JobData, holdout_split, index_job_data
 from components.training.request import Prepared, TrainRequest
 from components.training.session import ModelPlan, TeacherPlan, WorkerPlan
 
 log = logging.getLogger(__name__)
+
 
 def apply_tuned_config(cfg: StudentConfig, root: Path) -> StudentConfig:
     """``cfg`` with a ``har tune`` result applied (depth, trainable_vit_blocks, lr)."""

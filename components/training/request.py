@@ -3,7 +3,6 @@ checked and planned job (:class:`Prepared`), the result (see :mod:`.driver`)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +17,9 @@ from components.training.config import (
     OutputPaths,
     TrainSettings,
 )
-from components.training.data import JobData
+from components.training.job_data import JobData
 from components.training.session import WorkerPlan
 
-log = logging.getLogger(__name__)
 
 class TrainingError(HarError):
     """Training failed or stopped (worker errors after retries, a non-finite loss)."""

@@ -17,6 +17,7 @@ from components.training.request import Prepared, TrainingError
 RUN_STATE_FILE = "har_run.json"
 log = logging.getLogger(__name__)
 
+
 # --------------------------------------------------------------------------- run state
 
 

@@ -28,7 +28,8 @@ from torch import nn
 
 from components.training.checkpoint import Fingerprint, restore_rng_state, unwrap_model
 from components.training.config import JobConfig, TrainSettings
-from components.training.data import VideoEntry, build_datasets
+from components.training.datasets import build_datasets
+from components.training.job_data import VideoEntry
 from components.training.schedule import steps_per_epoch, warmup_cosine
 from components.training.tasks import ClassifierTask, DistillTask
 

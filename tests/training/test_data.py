@@ -13,13 +13,8 @@ import torch
 
 from components.errors import InputError
 from components.training.config import StreamConfig, StudentConfig, TeacherConfig
-from components.training.data import (
-    ClipDataset,
-    build_datasets,
-    eval_clip_starts,
-    holdout_split,
-    index_job_data,
-)
+from components.training.datasets import ClipDataset, build_datasets, eval_clip_starts
+from components.training.job_data import holdout_split, index_job_data
 from training._data import TinyDataset, write_tiny_dataset
 
 TEACHER = TeacherConfig(height=16, width=16, clip_len=4, eval_clips=2, input="gamma")

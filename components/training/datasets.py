@@ -1,4 +1,5 @@
-"""Torch datasets over the representation shards, and the checks that run before training.
+"""Torch datasets over the representation shards (the job's data indexed by
+:mod:`.job_data`).
 
 Inputs (written by ``har ingest`` and ``har represent``)::
 
@@ -45,10 +46,7 @@ worker or process computes it, and a resumed run sees the same data.
 
 from __future__ import annotations
 
-import logging
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,23 +54,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from components.data.manifest import (
-    CLASSES_FILE,
-    DATASET_FILE,
-    MANIFEST_FILE,
-    read_classes,
-    read_dataset_info,
-    read_manifest,
-)
 from components.data.sampling import ClipSampling, frame_indices
-from components.data.shards import INDEX_FILE, META_FILE, ShardReader
-from components.errors import InputError
-from components.representations.kinds import KIND_CHANNELS
+from components.data.shards import ShardReader
 from components.training.augment import apply_clip_params, sample_clip_params
 from components.training.config import AugmentConfig, JobConfig
+from components.training.job_data import VideoEntry
 from components.training.views import crop_view
-
-log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -85,7 +72,6 @@ NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
     "flow": ((0.5, 0.5), (0.5, 0.5)),
 }
-#: Channels of each representation kind's records.
 
 
 def normalisation_for(kind: str, *, video_model: bool) -> str:
@@ -105,273 +91,6 @@ def normalise(x_tchw: torch.Tensor, name: str) -> torch.Tensor:
     m = torch.tensor(mean, dtype=x_tchw.dtype).view(1, -1, 1, 1)
     s = torch.tensor(std, dtype=x_tchw.dtype).view(1, -1, 1, 1)
     return (x_tchw - m) / s
-
-
-# --------------------------------------------------------------------------- index
-
-
-@dataclass(frozen=True)
-class VideoEntry:
-    """One usable video of a split.
-
-    Attributes:
-        key: manifest path = shard record key.
-        label: class index.
-        items: items of the job's main record (frames, clips positions, MEIs).
-        base_positions: frame positions of each MEI/rank item's base frame (normal
-            stream; empty otherwise).
-    """
-
-    key: str
-    label: int
-    items: int
-    base_positions: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class JobData:
-    """What a job reads, checked.
-
-    Attributes:
-        classes: class names (classes.txt order).
-        train, test: the usable videos of each split, in manifest order.
-        skipped: manifest rows without a record in some needed shard.
-        roots: role (``main``, ``lum``, ``frames``) -> shard folder.
-        kinds: role -> representation kind.
-        shard_params: kind -> the shard's meta.json ``params``.
-        files: name -> input file, for provenance (manifest, classes, dataset info,
-            split lists, each shard's meta.json and index).
-        dataset_info: dataset.json.
-    """
-
-    classes: tuple[str, ...]
-    train: tuple[VideoEntry, ...]
-    test: tuple[VideoEntry, ...]
-    skipped: int
-    roots: dict[str, Path]
-    kinds: dict[str, str]
-    shard_params: dict[str, dict[str, Any]]
-    files: dict[str, Path]
-    dataset_info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-
-def job_roles(job: str, cfg: JobConfig) -> dict[str, str]:
-    """Role -> representation kind a job reads.
-
-    ``main`` is the record whose items define clips/items; the student adds ``lum``
-    (its luminous clip), the normal stream reads pixels from its ``frames`` role (the
-    ``frames`` or ``gamma`` shard: the frames its motion images were made from) at
-    the base positions of its ``main`` (mei or rank) record.
-    """
-    if job == "teacher":
-        return {"main": cfg.input}
-    if job == "student":
-        return {"main": "frames", "lum": cfg.input}
-    if job == "motion":
-        if cfg.input not in ("mei", "rank"):
-            raise ValueError(f"train_motion.input must be mei or rank, got {cfg.input!r}")
-        return {"main": cfg.input}
-    if job == "normal":
-        if cfg.input not in ("frames", "gamma"):
-            raise ValueError(f"train_normal.input must be frames or gamma, got {cfg.input!r}")
-        return {"main": getattr(cfg, "base_of", "mei"), "frames": cfg.input}
-    raise ValueError(f"unknown job {job!r}")
-
-
-def _open_checked(root: Path, kind: str, cfg: JobConfig, section: str) -> ShardReader:
-    if not (root / META_FILE).is_file():
-        raise InputError(root, f"no '{kind}' shards here (run `har represent --kind {kind}`)")
-    reader = ShardReader(root)
-    meta_path = root / META_FILE
-    if reader.kind != kind:
-        raise InputError(meta_path, f"holds '{reader.kind}' shards, expected '{kind}'")
-    params = reader.params
-    size = (params.get("height"), params.get("width"))
-    if size != (cfg.height, cfg.width):
-        raise InputError(
-            meta_path,
-            f"frames are {size[0]}x{size[1]} (height x width) but {section} expects "
-            f"{cfg.height}x{cfg.width}: set {section}.height/width to the shards' size or "
-            "recompute the representation (represent.height/width)",
-        )
-    channels = KIND_CHANNELS[kind]
-    for key in reader:
-        record = reader.record(key)
-        if len(record.shape) != 4 or tuple(record.shape[1:]) != (cfg.height, cfg.width, channels):
-            raise InputError(
-                root / INDEX_FILE,
-                f"record {record.key!r} has shape {list(record.shape)}; '{kind}' records "
-                f"must be (K, {cfg.height}, {cfg.width}, {channels})",
-            )
-    return reader
-
-
-def index_job_data(
-    job: str, cfg: JobConfig, ingest_dir: Path, represent_dir: Path, section: str = "",
-    root: Path | None = None,
-) -> JobData:
-    """Join manifest and shards for ``job`` and check them against ``cfg``.
-
-    Args:
-        job: ``teacher``, ``student``, ``normal`` or ``motion``.
-        cfg: the job's config (frame size, class count, inputs).
-        ingest_dir: folder of manifest.csv, classes.txt, dataset.json.
-        represent_dir: folder of the shard folders (one per kind).
-        section: params section name, for messages.
-        root: folder that relative paths in dataset.json (the split lists) are
-            relative to (the repository root); the current folder by default.
-
-    Returns:
-        The checked :class:`JobData`.
-
-    Raises:
-        InputError: a missing input; a class count, frame size, channel count or
-            label that does not match; no usable training or test video.
-    """
-    section = section or f"train_{job}"
-    if cfg.input == "auto":  # a programming error: prepare_training resolves it first
-        raise ValueError(f"{section}.input auto must be resolved first "
-                         "(components.training.driver.resolve_luminous_input)")
-    classes_path = ingest_dir / CLASSES_FILE
-    manifest_path = ingest_dir / MANIFEST_FILE
-    classes = read_classes(classes_path)
-    if cfg.num_classes and cfg.num_classes != len(classes):
-        raise InputError(classes_path, f"lists {len(classes)} classes but {section}.num_classes "
-                         f"is {cfg.num_classes}")
-    rows = read_manifest(manifest_path)
-    for lineno, row in enumerate(rows, start=2):
-        if not 0 <= row.label_index < len(classes):
-            raise InputError(manifest_path, f"label_index {row.label_index} of {row.path} is "
-                             f"outside the {len(classes)} classes of {classes_path}", line=lineno)
-
-    roles = job_roles(job, cfg)
-    readers = {role: _open_checked(represent_dir / kind, kind, cfg, section)
-               for role, kind in roles.items()}
-    entries: dict[str, list[VideoEntry]] = {"train": [], "test": []}
-    skipped = 0
-    for row in rows:
-        if any(row.path not in reader for reader in readers.values()):
-            skipped += 1
-            continue
-        main = readers["main"].record(row.path)
-        for reader in readers.values():
-            meta = reader.record(row.path).meta
-            where = reader.root / INDEX_FILE
-            if "label_index" in meta and int(meta["label_index"]) != row.label_index:
-                raise InputError(where, f"record {row.path!r} has label_index "
-                                 f"{meta['label_index']}, {manifest_path} says {row.label_index}")
-            if "split" in meta and meta["split"] != row.split:
-                raise InputError(where, f"record {row.path!r} is in split {meta['split']!r}, "
-                                 f"{manifest_path} says {row.split!r}")
-        items = main.items
-        base: tuple[int, ...] = ()
-        if "lum" in readers:
-            items = min(items, readers["lum"].record(row.path).items)
-        if "frames" in readers:
-            base = tuple(int(p) for p in main.meta.get("base_positions", ()))
-            frames_items = readers["frames"].record(row.path).items
-            if len(base) != main.items or any(not 0 <= p < frames_items for p in base):
-                raise InputError(readers["main"].root / INDEX_FILE,
-                                 f"record {row.path!r}: base_positions {list(base)[:8]} do not "
-                                 f"fit its {main.items} items and {frames_items} frames")
-        if items < 1:
-            skipped += 1
-            continue
-        entries[row.split].append(VideoEntry(row.path, row.label_index, items, base))
-    if skipped:
-        log.warning("%d of %d manifest videos have no record in %s; skipped", skipped, len(rows),
-                    ", ".join(sorted({str(r.root) for r in readers.values()})))
-    for split in ("train", "test"):
-        if not entries[split]:
-            raise InputError(manifest_path, f"no usable {split} video for {section} "
-                             f"(shards: {', '.join(str(r.root) for r in readers.values())})")
-
-    info_path = ingest_dir / DATASET_FILE
-    info = read_dataset_info(info_path) if info_path.is_file() else {}
-    files: dict[str, Path] = {"manifest": manifest_path, "classes": classes_path}
-    if info_path.is_file():
-        files["dataset_info"] = info_path
-    for listed in info.get("list_files", []):
-        path = Path(listed) if Path(listed).is_absolute() else (root or Path.cwd()) / listed
-        if path.is_file():
-            files[f"split.{path.name}"] = path
-    for kind in sorted(set(roles.values())):
-        files[f"shards.{kind}.meta"] = represent_dir / kind / META_FILE
-    return JobData(
-        classes=tuple(classes),
-        train=tuple(entries["train"]),
-        test=tuple(entries["test"]),
-        skipped=skipped,
-        roots={role: represent_dir / kind for role, kind in roles.items()},
-        kinds=dict(roles),
-        shard_params={kind: readers[role].params for role, kind in roles.items()},
-        files=files,
-        dataset_info=info,
-    )
-
-
-#: UCF-style ``..._gNN_cNN.ext`` names: NN after ``_g`` is the scene group (UCF101's
-#: actor/scene groups, SEAGS_V1, the synthetic demo).
-_SCENE_GROUP = re.compile(r"_g(\d+)_c\d+\.[^/]*$")
-
-
-def scene_group(key: str) -> str | None:
-    """The scene group of a UCF-style video name (``v_Rise_g03_c02.mp4`` -> ``03``)."""
-    match = _SCENE_GROUP.search(key)
-    return match.group(1) if match else None
-
-
-def holdout_split(
-    entries: Sequence[VideoEntry], fraction: float, seed: int
-) -> tuple[tuple[VideoEntry, ...], tuple[VideoEntry, ...]]:
-    """Split training videos into (train, validation), seeded.
-
-    When every video name carries a UCF-style scene group (``_gNN_cNN``) and there
-    are at least two groups, whole groups go to validation (about ``fraction`` of
-    them, at least one): clips of one group share actor and background, so a
-    validation video from a training group would be scored on a scene the model
-    has seen (UCF101's split rule, applied to validation). Otherwise (or when a
-    class would lose all its training videos) the split is by video, stratified by
-    class: every class keeps at least one training video, and a class with two or
-    more gives at least one to validation when ``fraction > 0``.
-    """
-    if fraction <= 0:
-        return tuple(entries), ()
-    by_group = _split_by_group(entries, fraction, seed)
-    if by_group is not None:
-        return by_group
-    rng = np.random.default_rng(seed)
-    by_class: dict[int, list[VideoEntry]] = {}
-    for entry in entries:
-        by_class.setdefault(entry.label, []).append(entry)
-    val_keys: set[str] = set()
-    for label in sorted(by_class):
-        group = by_class[label]
-        order = rng.permutation(len(group))
-        n_val = min(len(group) - 1, max(1, round(fraction * len(group))))
-        val_keys.update(group[int(i)].key for i in order[:n_val])
-    return (tuple(e for e in entries if e.key not in val_keys),
-            tuple(e for e in entries if e.key in val_keys))
-
-
-def _split_by_group(entries: Sequence[VideoEntry], fraction: float, seed: int
-                    ) -> tuple[tuple[VideoEntry, ...], tuple[VideoEntry, ...]] | None:
-    groups = [scene_group(e.key) for e in entries]
-    names = sorted({g for g in groups if g is not None})
-    if any(g is None for g in groups) or len(names) < 2:
-        return None
-    order = np.random.default_rng(seed).permutation(len(names))
-    n_val = min(len(names) - 1, max(1, round(fraction * len(names))))
-    chosen = {names[int(i)] for i in order[:n_val]}
-    train = tuple(e for e, g in zip(entries, groups, strict=True) if g not in chosen)
-    val = tuple(e for e, g in zip(entries, groups, strict=True) if g in chosen)
-    if {e.label for e in train} != {e.label for e in entries}:
-        return None
-    return train, val
 
 
 # --------------------------------------------------------------------------- sampling
