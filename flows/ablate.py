@@ -30,6 +30,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -183,12 +184,14 @@ def har_ablate(
     repo = experiment_repository(repo)
     base = load_dataset_config(in_repository(repo, dataset_config)) if dataset_config else {}
     tracking_uri = resolve_tracking_uri(Path(repo))
+    params = yaml.safe_load((Path(repo) / "params.yaml").read_text(encoding="utf-8")) or {}
     logger.info("%d cell(s) for table(s) %s; MLflow at %s", len(chosen),
                 ", ".join(t.name for t in tables), tracking_uri)
     results: dict[str, CellResult] = {}
     for cell in chosen:
         experiment = spec.experiment_name(cell.name)
-        state = run_cell(cell.name, experiment, set_params(base, cell.overrides), repo,
+        state = run_cell(cell.name, experiment,
+                         set_params(base, cell.overrides, params=params), repo,
                          tracking_uri, list(spec.targets), return_state=True)
         if state.is_failed():
             error = state.result(raise_on_failure=False)

@@ -94,7 +94,9 @@ def run_plan(plan: ExperimentPlan, rows: set[str], base: dict[str, Any], repo: s
              tracking_uri: str) -> ExperimentRun:
     """One configuration's experiment: only the stages its claims read."""
     logger = get_run_logger()
-    run = run_experiment(repo, plan.name, set_params(base, plan.overrides), plan.targets,
+    params = yaml.safe_load((Path(repo) / "params.yaml").read_text(encoding="utf-8")) or {}
+    run = run_experiment(repo, plan.name, set_params(base, plan.overrides, params=params),
+                         plan.targets,
                          tracking_uri, log=lambda line: logger.info("%s", line))
     return run
 

@@ -157,6 +157,13 @@ def test_set_params_merge_and_quote():
                     "train_student.kd=false", "train_student.model_kwargs.depth=6",
                     "train_student.model_kwargs.trainable_vit_blocks=all",
                     "evaluate.fusion_weights=[2.0,1.0]"]
+    # A new key of an open mapping (model_kwargs: {}) is added; any other missing key
+    # stays a plain override, which DVC refuses (a typo is an error).
+    params = {"ingest": {"root": "x", "split": 1}, "train_student": {"model_kwargs": {}}}
+    assert set_params({"ingest.split": 2, "train_student.model_kwargs.depth": 8,
+                       "train_student.epochz": 3, "nosuch.key": 1}, params=params) == [
+        "ingest.split=2", "++train_student.model_kwargs.depth=8", "train_student.epochz=3",
+        "nosuch.key=1"]
     assert override_value("1.5") == "'1.5'"  # a string that would read as a number
     assert override_value("true") == "'true'"
     assert override_value(None) == "null"
