@@ -200,3 +200,20 @@ def as_plain(obj: Any) -> Any:
     if isinstance(obj, Path):
         return obj.as_posix()
     return obj
+
+
+def lookup(params: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
+    """``(True, value)`` of a dotted params key (``train_student.model_kwargs``), or
+    ``(False, None)`` when a part of it is missing."""
+    node: Any = params
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def is_open_section(key: str) -> bool:
+    """Whether a params section passes its keys on to a builder (``*kwargs``: the
+    builder checks them against its signature), so an override may add keys to it."""
+    return key.endswith("kwargs")

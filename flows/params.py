@@ -24,6 +24,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from components.config import is_open_section
 from components.errors import ConfigError
 
 
@@ -60,11 +61,6 @@ def _merge(target: Any, updates: Mapping[str, Any], prefix: str, changed: list[s
             changed.append(where)
 
 
-def _is_open(key: str) -> bool:
-    """``*kwargs`` sections pass through to a builder, which checks their keys itself."""
-    return key.endswith("kwargs")
-
-
 def _unknown(params: Any, overrides: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
     for key, value in overrides.items():
         node, open_section = params, False
@@ -74,7 +70,7 @@ def _unknown(params: Any, overrides: Mapping[str, Any], prefix: str = "") -> Ite
             if not (isinstance(node, Mapping) and part in node):
                 yield f"{prefix}{key}"
                 break
-            node, open_section = node[part], _is_open(part)
+            node, open_section = node[part], is_open_section(part)
         else:
             if isinstance(value, Mapping) and isinstance(node, Mapping) and not open_section:
                 yield from _unknown(node, value, f"{prefix}{key}.")

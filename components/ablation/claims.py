@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from components.ablation.config import _KEY, _NAME, METRICS, override_value
+from components.config import lookup
 from components.errors import ConfigError
 
 HELD, NOT_HELD, NOT_APPLICABLE, UNKNOWN = "held", "not held", "n/a", "unknown"
@@ -253,21 +254,12 @@ def load_claims(path: Path) -> ClaimsConfig:
         raise ConfigError(path, str(exc)) from None
 
 
-def _lookup(params: Mapping[str, Any], key: str) -> tuple[bool, Any]:
-    node: Any = params
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
 def effective_overrides(cell: ClaimCell, params: Mapping[str, Any]) -> dict[str, Any]:
     """The cell's overrides that change params.yaml (those equal to its value are
     dropped, so that such a cell is the configuration as it is, and DVC's cache)."""
     kept = {}
     for key, value in cell.overrides.items():
-        found, current = _lookup(params, key)
+        found, current = lookup(params, key)
         if not (found and current == value):
             kept[key] = value
     return kept

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from components.config import is_open_section, lookup
 from components.errors import ConfigError
 
 #: Cell names become DVC experiment names (git refs): keep them plain.
@@ -276,32 +277,23 @@ def override_value(value: Any) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-#: params.yaml mappings whose keys are open (a builder's keyword arguments, checked
-#: against its signature when the model is built): an override may add a key there.
-OPEN_MAPPINGS = ("model_kwargs", "vit_kwargs")
-
-
-def _adds_to_open_mapping(params: Mapping[str, Any], dotted: str) -> bool:
-    """Whether ``dotted`` is a new key of an open mapping params.yaml holds."""
-    *parents, leaf = dotted.split(".")
-    node: Any = params
-    for part in parents:
-        if not isinstance(node, Mapping) or part not in node:
-            return False
-        node = node[part]
-    return bool(parents) and parents[-1] in OPEN_MAPPINGS and isinstance(node, Mapping) \
-        and leaf not in node
+def _adds_to_open_section(params: Mapping[str, Any], dotted: str) -> bool:
+    """Whether ``dotted`` is a new key of an open section params.yaml holds."""
+    parent, _, leaf = dotted.rpartition(".")
+    found, node = lookup(params, parent) if parent else (False, None)
+    return found and is_open_section(parent) and isinstance(node, Mapping) and leaf not in node
 
 
 def set_params(*overrides: Mapping[str, Any],
                params: Mapping[str, Any] | None = None) -> list[str]:
     """``-S`` arguments of the merged overrides, later ones winning: ``key=value``, or
-    ``++key=value`` for a new key of an open mapping of ``params`` (params.yaml, read),
+    ``++key=value`` for a new key of an open section of ``params`` (params.yaml, read;
+    :func:`components.config.is_open_section`),
     such as ``train_student.model_kwargs.depth`` over ``model_kwargs: {}``: Hydra's
     grammar refuses a plain override of a missing key, as it should for any other
     (a typo such as ``train_student.epochz`` stays an error)."""
     merged: dict[str, Any] = {}
     for mapping in overrides:
         merged.update(flatten(mapping))
-    return [f"{'++' if params is not None and _adds_to_open_mapping(params, key) else ''}"
+    return [f"{'++' if params is not None and _adds_to_open_section(params, key) else ''}"
             f"{key}={override_value(value)}" for key, value in merged.items()]
