@@ -91,10 +91,10 @@ def _evidence(repo: str, run: ExperimentRun, rows: set[str], tracking_uri: str
 
 @task(name="claim-experiment", task_run_name="{plan.name}", retries=0, cache_policy=NO_CACHE)
 def run_plan(plan: ExperimentPlan, rows: set[str], base: dict[str, Any], repo: str,
-             tracking_uri: str) -> ExperimentRun:
-    """One configuration's experiment: only the stages its claims read."""
+             tracking_uri: str, params: dict[str, Any]) -> ExperimentRun:
+    """One configuration's experiment: only the stages its claims read (``params``:
+    params.yaml as read by the flow)."""
     logger = get_run_logger()
-    params = yaml.safe_load((Path(repo) / "params.yaml").read_text(encoding="utf-8")) or {}
     run = run_experiment(repo, plan.name, set_params(base, plan.overrides, params=params),
                          plan.targets,
                          tracking_uri, log=lambda line: logger.info("%s", line))
@@ -147,7 +147,7 @@ def har_claims(
     outcomes: dict[str, CellOutcome] = {}
     for plan in plans:
         rows = {ref.row for claim in chosen for ref in claim.refs if ref.cell in plan.cells}
-        state = run_plan(plan, rows, base, repo, tracking_uri, return_state=True)
+        state = run_plan(plan, rows, base, repo, tracking_uri, params, return_state=True)
         run, error, seconds = None, "", 0.0
         if state.is_failed():
             exc = state.result(raise_on_failure=False)
