@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -12,6 +10,7 @@ import torch.nn.functional as F
 
 from components.errors import ConfigError
 from components.models import create_model, list_models, model_spec
+from tests.fresh_process import fresh_output
 
 REQUIRED = {
     "r2plus1d_18",
@@ -36,9 +35,14 @@ def test_a_small_stream_is_built_without_importing_timm_or_torchvision() -> None
     probe = ("import sys; from components.models import create_model; "
              "create_model('small_cnn', num_classes=4); "
              "print(sorted(m for m in ('timm', 'torchvision') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=120, check=True)
-    assert done.stdout.strip() == "[]"
+    assert fresh_output(probe).strip() == "[]"
+
+
+def test_the_model_package_imports_its_modules_on_first_use() -> None:
+    probe = ("import sys, components.models as m; before = 'torch' in sys.modules; "
+             "names = m.list_models(); "
+             "print(before, 'lift_net' in names and 'r2plus1d_18' in names)")
+    assert fresh_output(probe).split() == ["False", "True"]
 
 
 def test_unknown_name_is_a_config_error() -> None:
