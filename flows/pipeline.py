@@ -100,12 +100,12 @@ def stream_command(cmd: list[str], cwd: str, env: dict[str, str],
         return proc.wait(), list(tail)
 
 
-def run_dvc_stage(name: str, repo: str, force: bool = False,
-                  target: str | None = None) -> StageOutcome:
-    """Run ``dvc repro --single-item TARGET`` (default: ``name``) in ``repo``, its output
-    streaming into the flow-run log; raise with the output's tail on failure."""
+def run_dvc_stage(name: str, target: str, repo: str, force: bool = False) -> StageOutcome:
+    """Run ``dvc repro --single-item TARGET`` (stage ``name``'s, ``StageSpec.dvc_target``)
+    in ``repo``, its output streaming into the flow-run log; raise with the output's
+    tail on failure."""
     logger = get_run_logger()
-    cmd = [_dvc(), "repro", "--single-item", target or name] + (["--force"] if force else [])
+    cmd = [_dvc(), "repro", "--single-item", target] + (["--force"] if force else [])
     started = time.monotonic()
     skipped = False
 
@@ -222,7 +222,7 @@ def har_pipeline(
             if address:
                 logger.info("Ray stages join the Ray at %s", address)
             for spec in selected:
-                outcomes.append(stage_task(spec)(spec.name, repo, force, spec.dvc_target))
+                outcomes.append(stage_task(spec)(spec.name, spec.dvc_target, repo, force))
     rows = "\n".join(
         f"| {o.name} | {'ran' if o.ran else 'up to date'} | {o.seconds:.1f} |" for o in outcomes
     )
