@@ -41,8 +41,18 @@ def fit_locally(
         The finished session: ``history``, ``best_epoch``, the selected weights in
         ``model`` and, when the plan has test videos, ``final`` (the test scores).
     """
-    device = torch.device(device)
+    threads_before = torch.get_num_threads()
     torch.set_num_threads(max(1, plan.threads))
+    try:
+        return _fit(plan, torch.device(device), on_epoch)
+    finally:
+        # The thread count is the process's: a caller's later work (a test suite, a
+        # benchmark) must not run with the plan's count, whose float sums differ.
+        torch.set_num_threads(threads_before)
+
+
+def _fit(plan: WorkerPlan, device: torch.device,
+         on_epoch: Callable[[dict[str, float]], None] | None) -> Session:
     seed_everything(plan.settings.seed)
     session = build_session(plan, device)
     sampler = DistributedSampler(session.train_set, num_replicas=1, rank=0, shuffle=True,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
@@ -56,8 +56,15 @@ def direction_dataset(request: pytest.FixtureRequest, tmp_path_factory: pytest.T
     return root
 
 
+class Fit(NamedTuple):
+    """A fit's test top-1 and, for the failure message, its epochs' training scores."""
+
+    top1: float
+    epochs: str
+
+
 def fit_job(root: Path, job: str, augment: dict[str, Any] | None = None,
-            **changes: Any) -> float:
+            **changes: Any) -> Fit:
     """Test top-1 of ``job`` trained on the dataset under ``root`` with the repository's
     params for it (demo preset networks), ``changes`` applied; no validation split
     (24 videos), so the last epoch is the model."""
@@ -87,17 +94,20 @@ def fit_job(root: Path, job: str, augment: dict[str, Any] | None = None,
                            outputs=None, repo_root=root, register=False)
     session = fit_locally(prepare_training(request, total_cpus=2).plan)
     assert session.final is not None and session.final["metrics"]["test/videos"] == 32
-    return float(session.final["metrics"]["test/top1"])
+    epochs = "; ".join(f"{r['epoch']:.0f}: loss {r['train/loss']:.3f} top1 {r['train/top1']:.2f}"
+                       for r in session.history)
+    return Fit(float(session.final["metrics"]["test/top1"]), f"train-mode epochs {epochs}")
 
 
 @pytest.mark.slow
 def test_the_teacher_learns_the_direction_of_motion(direction_dataset: Path) -> None:
     # Gamma clips in both lightings: the grey squares would be measured as infrared
     # footage (input: auto picks flow there), and this test is about learning.
-    assert fit_job(direction_dataset, "teacher", FLIPS, epochs=40, batch_size=4,
-                   input="gamma") >= 0.9
+    fit = fit_job(direction_dataset, "teacher", FLIPS, epochs=40, batch_size=4, input="gamma")
+    assert fit.top1 >= 0.9, fit.epochs
 
 
 @pytest.mark.slow
 def test_the_motion_stream_learns_the_direction_of_motion(direction_dataset: Path) -> None:
-    assert fit_job(direction_dataset, "motion", FLIPS, epochs=16, batch_size=16) >= 0.9
+    fit = fit_job(direction_dataset, "motion", FLIPS, epochs=16, batch_size=16)
+    assert fit.top1 >= 0.9, fit.epochs
