@@ -29,13 +29,13 @@ from components.data.formats._common import (
     VIDEO_EXTENSIONS,
     DatasetSplit,
     SplitEntry,
-    is_safe_relative,
 )
 from components.data.formats.arid import parse_arid
 from components.data.formats.folder import parse_folder
 from components.data.formats.hmdb51 import parse_hmdb51
 from components.data.formats.seags import parse_seags
 from components.data.formats.ucf101 import parse_ucf101
+from components.data.paths import is_safe_relative
 from components.errors import ConfigError
 
 FORMATS: dict[str, Callable[..., DatasetSplit]] = {

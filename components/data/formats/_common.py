@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from components.data.paths import is_safe_relative
 from components.errors import ConfigError, InputError
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
@@ -380,86 +379,6 @@ class EntryCollector:
     def entries(self) -> tuple[SplitEntry, ...]:
         """All entries: train in insertion order, then test."""
         return (*self._by_split["train"], *self._by_split["test"])
-
-
-LabelColumn = Literal["required", "absent", "optional"]
-
-
-def parse_ucf_style_list(
-    list_file: Path,
-    classes: ClassIndex,
-    split: Split,
-    label_column: LabelColumn,
-    collector: EntryCollector,
-) -> None:
-    """Parse a UCF101-style list (``<Class>/<video> [<class id>]``) into ``collector``.
-
-    The class comes from the folder holding the video, looked up by name in the
-    class map, never from the file name (UCF101 lists
-    ``HandstandPushups/v_HandStandPushups_g01_c01.avi``). A class id column, when
-    present, is looked up in the class map and must agree with the folder. For a
-    path that is not safe (:func:`is_safe_relative`) and whose folder is not a
-    known class, the id column decides, so the entry survives for ingest to
-    refuse; without an id column such a line is an error, as its class is
-    unknowable. Columns are whitespace-separated (spaces or tabs), so paths with
-    whitespace are not supported.
-
-    Args:
-        list_file: The list to read.
-        classes: The parsed class map.
-        split: Which split the list feeds.
-        label_column: Whether the class id column must be there, must not, or may.
-        collector: Receives the entries.
-
-    Raises:
-        InputError: Wrong column count, non-integer or unknown class id, class
-            folder not in the class map, id/folder disagreement, duplicates.
-    """
-    counts = {"required": (2,), "absent": (1,), "optional": (1, 2)}[label_column]
-    expected = {
-        "required": "'<class>/<video> <class id>'",
-        "absent": "'<class>/<video>' (no class id column)",
-        "optional": "'<class>/<video>' or '<class>/<video> <class id>'",
-    }[label_column]
-    map_name = classes.path.name
-    for line in read_lines(list_file):
-        tokens = line.text.split()
-        if len(tokens) not in counts:
-            raise InputError(
-                list_file,
-                f"expected {expected}, got {len(tokens)} columns in {quote(line.text)}",
-                line.number,
-            )
-        path = to_posix(tokens[0])
-        id_index = None
-        if len(tokens) == 2:
-            class_id = parse_int(tokens[1], list_file, line, "class id")
-            id_index = classes.index_by_id.get(class_id)
-            if id_index is None:
-                raise InputError(
-                    list_file,
-                    f"unknown class id {class_id} ({map_name} has ids {classes.describe_ids()}) "
-                    f"in {quote(line.text)}",
-                    line.number,
-                )
-        folder = class_folder(path)
-        folder_index = classes.index_by_name.get(folder)
-        if folder_index is None and (id_index is None or is_safe_relative(path)):
-            if not folder:
-                problem = "has no class folder (expected '<class>/<video>')"
-            else:
-                problem = f"class folder {folder!r} is not in {map_name}{classes.hint(folder)}"
-            raise InputError(list_file, f"{problem}: {quote(line.text)}", line.number)
-        if folder_index is not None and id_index is not None and folder_index != id_index:
-            raise InputError(
-                list_file,
-                f"class id {tokens[1]} ({classes.names[id_index]!r} in {map_name}) disagrees "
-                f"with the class folder {folder!r} in {quote(line.text)}",
-                line.number,
-            )
-        index = folder_index if folder_index is not None else id_index
-        assert index is not None
-        collector.add(path, classes.names, index, split, list_file, line)
 
 
 def build_split(

@@ -63,7 +63,6 @@ from components.data.formats._common import (
     check_split,
     class_folder,
     find_list_file,
-    is_safe_relative,
     list_dirs,
     parse_class_map,
     parse_int,
@@ -74,6 +73,7 @@ from components.data.formats._common import (
     to_posix,
     visible_files,
 )
+from components.data.paths import is_safe_relative
 from components.errors import ConfigError, InputError
 
 FORMAT = "arid"

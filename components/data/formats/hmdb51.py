@@ -29,7 +29,6 @@ from components.data.formats._common import (
     check_root,
     check_seed,
     check_split,
-    is_safe_relative,
     list_dirs,
     parse_int,
     quote,
@@ -37,6 +36,7 @@ from components.data.formats._common import (
     to_posix,
     visible_files,
 )
+from components.data.paths import is_safe_relative
 from components.errors import InputError
 
 FORMAT = "hmdb51"

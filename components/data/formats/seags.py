@@ -18,21 +18,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.data.formats._common import (
-    DatasetSplit,
-    EntryCollector,
-    build_split,
-    check_root,
-    check_seed,
-    check_split,
-    find_list_file,
-    list_dirs,
-    parse_class_map,
-    parse_ucf_style_list,
-)
+from components.data.formats._common import DatasetSplit
+from components.data.formats.class_lists import ClassListLayout, parse_class_lists
 
 FORMAT = "seags"
-SUBDIRS = ("splits", "lists")
+LAYOUT = ClassListLayout(
+    format=FORMAT, title="SEAGS", splits=(1,), subdirs=("splits", "lists"),
+    list_names=lambda split: ("trainlist.txt", "testlist.txt"),
+    class_id_bases=(0, 1), train_ids="optional", test_ids="optional",
+)
 
 
 def parse_seags(
@@ -54,15 +48,4 @@ def parse_seags(
         InputError: Missing list file or malformed line (naming file and line).
         ConfigError: ``split`` other than 1.
     """
-    root = check_root(root)
-    check_split(root, FORMAT, split, (1,))
-    check_seed(root, seed)
-    dirs = list_dirs(root, lists_dir, SUBDIRS)
-    class_file = find_list_file(dirs, ["classInd.txt"], "SEAGS class index")
-    train_file = find_list_file(dirs, ["trainlist.txt"], "SEAGS train list")
-    test_file = find_list_file(dirs, ["testlist.txt"], "SEAGS test list")
-    classes = parse_class_map(class_file, bases=(0, 1))
-    collector = EntryCollector()
-    parse_ucf_style_list(train_file, classes, "train", "optional", collector)
-    parse_ucf_style_list(test_file, classes, "test", "optional", collector)
-    return build_split(FORMAT, split, classes.names, collector, (class_file, train_file, test_file))
+    return parse_class_lists(LAYOUT, root, split, lists_dir, seed)

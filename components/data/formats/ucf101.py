@@ -18,21 +18,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.data.formats._common import (
-    DatasetSplit,
-    EntryCollector,
-    build_split,
-    check_root,
-    check_seed,
-    check_split,
-    find_list_file,
-    list_dirs,
-    parse_class_map,
-    parse_ucf_style_list,
-)
+from components.data.formats._common import DatasetSplit
+from components.data.formats.class_lists import ClassListLayout, parse_class_lists
 
 FORMAT = "ucf101"
-SUBDIRS = ("ucfTrainTestlist", "splits", "lists")
+LAYOUT = ClassListLayout(
+    format=FORMAT, title="UCF101", splits=(1, 2, 3),
+    subdirs=("ucfTrainTestlist", "splits", "lists"),
+    list_names=lambda split: (f"trainlist0{split}.txt", f"testlist0{split}.txt"),
+    class_id_bases=(1,), train_ids="required", test_ids="absent",
+)
 
 
 def parse_ucf101(
@@ -55,15 +50,4 @@ def parse_ucf101(
             malformed line (naming file and line).
         ConfigError: ``split`` not in 1..3.
     """
-    root = check_root(root)
-    check_split(root, FORMAT, split, (1, 2, 3))
-    check_seed(root, seed)
-    dirs = list_dirs(root, lists_dir, SUBDIRS)
-    class_file = find_list_file(dirs, ["classInd.txt"], "UCF101 class index")
-    train_file = find_list_file(dirs, [f"trainlist0{split}.txt"], "UCF101 train list")
-    test_file = find_list_file(dirs, [f"testlist0{split}.txt"], "UCF101 test list")
-    classes = parse_class_map(class_file, bases=(1,))
-    collector = EntryCollector()
-    parse_ucf_style_list(train_file, classes, "train", "required", collector)
-    parse_ucf_style_list(test_file, classes, "test", "absent", collector)
-    return build_split(FORMAT, split, classes.names, collector, (class_file, train_file, test_file))
+    return parse_class_lists(LAYOUT, root, split, lists_dir, seed)
