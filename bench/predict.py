@@ -138,8 +138,9 @@ def phases(model: str, video: Path) -> dict[str, float]:
     seconds["import torch"] = clock() - start
     mark = clock()
     import components.models
+    from components.data.decoding import DecodeSpec
     from components.inference.loading import load_video_model
-    from components.inference.records import DECODE_KEYS, decode_video, represent_frames
+    from components.inference.records import decode_video, represent_frames
     from components.inference.scoring import score_records
 
     components.models.list_models()  # imports the model modules: timm, torchvision
@@ -153,7 +154,7 @@ def phases(model: str, video: Path) -> dict[str, float]:
     mark = clock()
     frames = {}
     for _, params in wanted:
-        setting = tuple(params.get(k) for k in DECODE_KEYS)
+        setting = DecodeSpec.from_json(params)
         if setting not in frames:
             frames[setting] = decode_video(video, params)[0]
     seconds["decode"] = clock() - mark
@@ -162,7 +163,7 @@ def phases(model: str, video: Path) -> dict[str, float]:
     for kind, params in wanted:
         name = (kind, json.dumps(params, sort_keys=True))
         if name not in records:
-            setting = tuple(params.get(k) for k in DECODE_KEYS)
+            setting = DecodeSpec.from_json(params)
             records[name] = represent_frames(video, kind, frames[setting], params, key)
     seconds["represent"] = clock() - mark
     mark = clock()

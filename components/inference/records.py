@@ -16,10 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from components.data.decoding import DecodeSpec, decode_for_representation
 from components.errors import InputError
-
-#: The shard-parameter keys that decide how a video is decoded.
-DECODE_KEYS = ("height", "width", "frame_stride", "max_frames")
 
 
 class MemoryRecords:
@@ -62,7 +60,7 @@ def decode_video(path: Path, params: Mapping[str, Any]) -> tuple[np.ndarray, np.
 
     Args:
         path: the video file.
-        params: shard ``params`` (``height``, ``width``, ``frame_stride``, ``max_frames``).
+        params: shard ``params`` (their :class:`~components.data.decoding.DecodeSpec`).
 
     Returns:
         (uint8 ``(T, H, W, 3)`` frames, contiguous; ``(T,)`` their frame indices).
@@ -70,16 +68,10 @@ def decode_video(path: Path, params: Mapping[str, Any]) -> tuple[np.ndarray, np.
     Raises:
         InputError: the file cannot be decoded or has no frames.
     """
-    from components.data.sampling import thin_frames
-    from components.data.video import decode_frames
-
-    result = decode_frames(path, size=(int(params["height"]), int(params["width"])), channels=3)
-    if not result.ok or not len(result.frames):
-        raise InputError(path, f"cannot decode: {result.error or 'no frames'}")
-    frames, indices = thin_frames(result.frames, result.indices,
-                                  int(params.get("frame_stride") or 1),
-                                  int(params.get("max_frames") or 0))
-    return np.ascontiguousarray(frames), indices
+    decoded = decode_for_representation(path, DecodeSpec.from_json(params))
+    if not decoded.ok or not len(decoded.frames):
+        raise InputError(path, f"cannot decode: {decoded.error or 'no frames'}")
+    return decoded.frames, np.asarray(decoded.indices)
 
 
 def represent_video_file(
@@ -105,11 +97,11 @@ def represent_video_file(
     if not path.is_file():
         raise InputError(path, "video file not found")
     key = key or str(path)
-    decoded: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
+    decoded: dict[DecodeSpec, tuple[np.ndarray, np.ndarray]] = {}
     records: dict[str, MemoryRecords] = {}
     frames_decoded = 0
     for kind, params in representations.items():
-        setting = tuple(params.get(k) for k in DECODE_KEYS)
+        setting = DecodeSpec.from_json(params)
         if setting not in decoded:
             decoded[setting] = decode_video(path, params)
             frames_decoded = max(frames_decoded, len(decoded[setting][0]))

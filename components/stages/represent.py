@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from components.data.decoding import DecodeSpec
 from components.ray_head import connect_ray
 from components.representations.kinds import (
     KINDS,
@@ -72,6 +73,11 @@ class RepresentConfig:
             raise ValueError(f"thread_type must be SLICE, FRAME, AUTO or NONE, "
                              f"got {self.thread_type!r}")
 
+    @property
+    def decode(self) -> DecodeSpec:
+        """How the stage decodes each video (recorded in the shards for prediction)."""
+        return DecodeSpec(self.height, self.width, self.frame_stride, self.max_frames)
+
     def kind_params(self) -> KindParams:
         return KindParams(mei=self.mei, gamma=self.gamma, flow=self.flow, rank=self.rank)
 
@@ -102,30 +108,25 @@ class VideoOutcome:
 
 def represent_video(job: VideoJob, kind: str, cfg: RepresentConfig) -> VideoOutcome:
     """Decode one video and compute ``kind``; errors come back as data, never raised."""
-    from components.data.sampling import thin_frames
-    from components.data.video import decode_frames
+    from components.data.decoding import decode_for_representation
     from components.representations import RepresentationError
     from components.representations.kinds import compute
 
-    result = decode_frames(
-        job.path, size=(cfg.height, cfg.width), channels=3,
-        num_frames_hint=job.num_frames, thread_type=cfg.thread_type,
-    )
-    if not result.ok:
-        return VideoOutcome(job.position, job.key, None, {}, result.error, len(result.frames))
-    frames, indices = thin_frames(result.frames, result.indices, cfg.frame_stride,
-                                  cfg.max_frames)
+    decoded = decode_for_representation(job.path, cfg.decode, thread_type=cfg.thread_type,
+                                        num_frames_hint=job.num_frames)
+    if not decoded.ok:
+        return VideoOutcome(job.position, job.key, None, {}, decoded.error, len(decoded.frames))
     try:
-        array, meta = compute(kind, np.ascontiguousarray(frames), cfg.kind_params())
+        array, meta = compute(kind, decoded.frames, cfg.kind_params())
     except RepresentationError as exc:
-        return VideoOutcome(job.position, job.key, None, {}, str(exc), len(frames))
+        return VideoOutcome(job.position, job.key, None, {}, str(exc), len(decoded.frames))
     meta = {
         "label_index": job.label_index,
         "split": job.split,
-        "indices": [int(indices[p]) for p in meta["positions"]],
+        "indices": [int(decoded.indices[p]) for p in meta["positions"]],
         **meta,
     }
-    return VideoOutcome(job.position, job.key, array, meta, None, len(frames))
+    return VideoOutcome(job.position, job.key, array, meta, None, len(decoded.frames))
 
 
 def _run_local(jobs: list[VideoJob], kind: str, cfg: RepresentConfig) -> Iterator[VideoOutcome]:
@@ -221,11 +222,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             jobs.append(VideoJob(len(jobs), r.path, str(inside), r.num_frames, r.label_index,
                                  r.split))
-    shard_params = {
-        "kind_params": kind_params_dict(kind, cfg.kind_params()),
-        "height": cfg.height, "width": cfg.width,
-        "frame_stride": cfg.frame_stride, "max_frames": cfg.max_frames,
-    }
+    shard_params = {"kind_params": kind_params_dict(kind, cfg.kind_params()),
+                    **cfg.decode.to_json()}
     started = time.monotonic()
     failures: list[QuarantineRow] = list(refused)
     frames_total = 0
