@@ -56,6 +56,10 @@ def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     uri = f"sqlite:///{db}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    # The active experiment is process state: an earlier test's setup_tracking leaves
+    # its own store's experiment id active, which this fresh store does not have.
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_id="0")
     yield uri
     while mlflow.active_run() is not None:
         mlflow.end_run()
