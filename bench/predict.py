@@ -56,10 +56,10 @@ def tiny_model(root: Path) -> tuple[Path, Path]:
     from components.cli import main as har
     from components.data.synthetic import SynthConfig, write_dataset
     from components.data.video import write_video
+    from components.models.folder import write_model
     from components.training import DataPaths, StudentConfig, TrainRequest, TrainSettings
     from components.training.driver import prepare_training
     from components.training.finish import _model_info
-    from components.training.outputs import write_model
     from components.training.session import build_model
 
     videos = root / "videos"

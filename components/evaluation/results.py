@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from components.inference.scoring import VideoScores
-from components.training.metrics import confusion_matrix, mean_class_accuracy, topk_accuracy
+from components.metrics import confusion_matrix, mean_class_accuracy, topk_accuracy
 
 #: Metric columns of the results table, in order.
 METRICS: tuple[str, ...] = ("top1", "top5", "mean_class_acc")

@@ -11,9 +11,9 @@ from torch import nn
 
 from components.config import from_mapping
 from components.errors import InputError
+from components.models.folder import MODEL_FILE, MODEL_INFO_FILE, read_model_info
 from components.models.weights import load_torch_file
 from components.training.config import JobConfig, config_class, section_name
-from components.training.outputs import MODEL_FILE, MODEL_INFO_FILE, read_model_info
 
 #: model.json keys that inference needs (written by components.training.driver).
 REQUIRED_INFO = ("job", "model", "model_kwargs", "classes", "config", "kinds", "representations")

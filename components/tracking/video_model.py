@@ -245,7 +245,7 @@ def video_signature(num_classes: int, top: int = DEFAULT_TOP) -> ModelSignature:
 
 def _check_parts(parts: Mapping[str, Path]) -> tuple[str, ...]:
     """The classes of the parts (which must agree); InputError for a bad folder."""
-    from components.training.outputs import MODEL_FILE, read_model_info
+    from components.models.folder import MODEL_FILE, read_model_info
 
     if not parts:
         raise ValueError("log_video_model needs at least one trained model folder")

@@ -19,10 +19,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from components.metrics import Predictions
 from components.training.augment import MixedTargets, cutmix
 from components.training.config import AugmentConfig
 from components.training.losses import NonFiniteLossError, is_finite
-from components.training.metrics import Predictions
 from components.training.tasks import ClassifierTask
 
 Batch = Mapping[str, torch.Tensor]

@@ -95,10 +95,10 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], metrics: Map
 
     from mlflow.tracking import MlflowClient
 
+    from components.models.folder import MODEL_FILE, read_model_info, write_model
     from components.tracking import promote_if_better
     from components.tracking.model_card import attach_model_card, training_card_facts
     from components.tracking.video_model import log_video_model
-    from components.training import outputs as out
     from components.training.config import as_plain
 
     job, request = prepared.request.job, prepared.request
@@ -107,16 +107,16 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], metrics: Map
     if request.outputs is not None:
         folder = _output_name_dir(request, request.outputs.models)
         try:
-            info = out.read_model_info(folder)
+            info = read_model_info(folder)
         except InputError:
             info = {}
         if info.get("fingerprint") == prepared.fingerprint.digest and \
-                (folder / out.MODEL_FILE).is_file():
+                (folder / MODEL_FILE).is_file():
             written = folder
     with tempfile.TemporaryDirectory(prefix=f"har-{job}-model-") as tmp:
         if written is None:
             written = Path(tmp) / job
-            out.write_model(written, state["model"], _model_info(prepared))
+            write_model(written, state["model"], _model_info(prepared))
         with _registry_notices_hidden():
             version = log_video_model({"model": written}, registered_model_name=name)
     top1 = float(metrics["top1"])
@@ -211,6 +211,7 @@ def _describe_version(prepared: Prepared, name: str, version: str, top1: float) 
 
 def _write_outputs(prepared: Prepared, state: Mapping[str, Any], metrics: Mapping[str, float],
                    figures: Mapping[str, Any], run_id: str) -> None:
+    from components.models.folder import write_model
     from components.training import outputs as out
 
     request = prepared.request
@@ -218,7 +219,7 @@ def _write_outputs(prepared: Prepared, state: Mapping[str, Any], metrics: Mappin
     root = request.repo_root.resolve()
     info = {**_model_info(prepared), "mlflow_run_id": run_id}
     job = request.outputs.name or request.job
-    out.write_model(_output_name_dir(request, request.outputs.models), state["model"], info)
+    write_model(_output_name_dir(request, request.outputs.models), state["model"], info)
     out.write_metrics(root / request.outputs.metrics / f"{job}.json", metrics)
     plots = root / request.outputs.plots
     out.write_history(plots / f"{job}.csv", state["history"])

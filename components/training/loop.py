@@ -34,6 +34,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
+from components.metrics import Predictions, summarize
 from components.training.checkpoint import (
     capture_rng_state,
     checkpoint_dir_name,
@@ -49,7 +50,6 @@ from components.training.epoch import (
     train_one_epoch,
 )
 from components.training.losses import NonFiniteLossError
-from components.training.metrics import Predictions, summarize
 from components.training.progress import Counted, Sender
 from components.training.session import (
     ABORT_KEY,

@@ -11,7 +11,10 @@ Per job (all written atomically)::
     <plots>/<job>_confusion.png  video-level confusion matrix of the final model
     <plots>/<job>_curves.png     loss and accuracy per epoch
 
-The pictures are drawn by :mod:`components.training.figures` (re-exported here).
+The model folder (``model.pt``, ``model.json``) is written by
+:func:`components.models.folder.write_model`, the contract training, prediction,
+export and the registry share. The pictures are drawn by
+:mod:`components.training.figures` (re-exported here).
 """
 
 from __future__ import annotations
@@ -27,32 +30,8 @@ from typing import Any
 from components._atomic import atomic_path, write_text_atomic
 from components.training.figures import confusion_figure, curves_figure
 
-__all__ = ["confusion_figure", "curves_figure", "history_csv", "read_model_info",
-           "save_figure", "write_history", "write_metrics", "write_model"]
-
-MODEL_FILE = "model.pt"
-MODEL_INFO_FILE = "model.json"
-
-
-def write_model(directory: Path, state_dict: Mapping[str, Any], info: Mapping[str, Any]) -> Path:
-    """Write ``model.pt`` (state dict) and ``model.json`` (rebuild info) into ``directory``."""
-    import torch
-
-    directory.mkdir(parents=True, exist_ok=True)
-    with atomic_path(directory / MODEL_FILE) as tmp:
-        torch.save(dict(state_dict), tmp)
-    write_text_atomic(directory / MODEL_INFO_FILE, json.dumps(info, indent=2, sort_keys=True)
-                      + "\n")
-    return directory / MODEL_FILE
-
-
-def read_model_info(directory: Path) -> dict[str, Any]:
-    """``model.json`` of a trained model folder."""
-    from components._json import read_json
-
-    return read_json(Path(directory) / MODEL_INFO_FILE,
-                     missing="trained model info not found (train that model first)")
-
+__all__ = ["confusion_figure", "curves_figure", "history_csv", "save_figure", "write_history",
+           "write_metrics"]
 
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):

@@ -104,7 +104,7 @@ def _teacher(cfg: StudentConfig, data: JobData, root: Path) -> tuple[TeacherPlan
                                                                     dict[str, Any] | None]:
     if not cfg.kd:
         return None, None
-    from components.training.outputs import MODEL_FILE, read_model_info
+    from components.models.folder import MODEL_FILE, read_model_info
 
     folder = cfg.teacher if cfg.teacher.is_absolute() else root / cfg.teacher
     info = read_model_info(folder)
@@ -150,7 +150,7 @@ def resolve_luminous_input(job: str, cfg: JobConfig, ingest_dir: Path, root: Pat
     from components.data.manifest import DATASET_FILE
 
     if job == "student" and getattr(cfg, "kd", True):
-        from components.training.outputs import read_model_info
+        from components.models.folder import read_model_info
 
         folder = cfg.teacher if cfg.teacher.is_absolute() else root / cfg.teacher  # type: ignore[attr-defined]
         teacher_input = read_model_info(folder).get("input")

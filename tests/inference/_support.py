@@ -123,8 +123,8 @@ def prepare(job: str, shards: Shards, cfg: Any, outputs: Any = None) -> Any:
 
 def write_trained(folder: Path, prepared: Any, state_dict: Any) -> Path:
     """Save a model the way ``har train`` does: ``model.pt`` + the driver's model.json."""
+    from components.models.folder import write_model
     from components.training.finish import _model_info
-    from components.training.outputs import write_model
 
     write_model(folder, state_dict, _model_info(prepared))
     return folder

@@ -100,7 +100,7 @@ def write_fake_teacher(folder: Path, classes: tuple[str, ...], input_kind: str =
     import torch
 
     from components.models import create_model
-    from components.training.outputs import write_model
+    from components.models.folder import write_model
 
     torch.manual_seed(0)
     kwargs = {"num_classes": len(classes), "in_channels": 2 if input_kind == "flow" else 3}

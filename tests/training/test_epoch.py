@@ -8,11 +8,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from components.metrics import Predictions, summarize
 from components.training.augment import MixedTargets
 from components.training.config import AugmentConfig
 from components.training.epoch import evaluate, train_one_epoch
 from components.training.losses import NonFiniteLossError, classification_loss
-from components.training.metrics import Predictions, summarize
 from components.training.tasks import ClassifierTask, DistillTask
 
 CPU = torch.device("cpu")

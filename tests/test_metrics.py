@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from components.training.metrics import confusion_matrix, mean_class_accuracy, topk_accuracy
+from components.metrics import confusion_matrix, mean_class_accuracy, topk_accuracy
 
 
 def test_mean_class_accuracy_averages_only_classes_present_in_the_labels() -> None:
