@@ -267,10 +267,13 @@ def test_losing_the_worker_node_mid_run_restarts_from_the_last_checkpoint(
     print(f"run finished {time.time() - killed_at:.1f} s after the kill")
 
     # The workers restarted from the checkpoint the kill left: the epochs before it
-    # are the ones trained before the kill, the rest were trained after it.
+    # are the ones trained before the kill, the rest were trained after it. An epoch
+    # that ended just before the kill may have reached storage just after the count
+    # was read (seen on a loaded machine), so the restart point is at_kill or one later.
     history = read_checkpoint_meta(latest_checkpoint(run_dir))["history"]  # type: ignore[arg-type]
     assert [int(h["epoch"]) for h in history] == list(range(1, LONG_EPOCHS + 1))
-    assert all(h["time"] < killed_at for h in history[:at_kill]), (killed_at, history)
-    assert all(h["time"] > killed_at for h in history[at_kill:]), (killed_at, history)
+    before = sum(h["time"] < killed_at for h in history)
+    assert all(h["time"] < killed_at for h in history[:before]), (killed_at, history)
+    assert at_kill <= before <= at_kill + 1 and before < LONG_EPOCHS, (at_kill, before)
     assert _summary(text)["run"] == run_dir.name
     assert len(_alive_node_ids(cluster)) == 2
