@@ -10,9 +10,8 @@ each call, restored after), ``SessionOptions.intra_op_num_threads`` for onnxrunt
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from components._torch_threads import torch_threads
 from components.export.formats import LogitsOnly
 
 
@@ -30,17 +30,6 @@ class Runner(Protocol):
     threads: int
 
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray: ...
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """``torch.set_num_threads(threads)`` for the block (restored after)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(threads)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class TorchRunner:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
+from components._torch_threads import torch_threads
 from components.training.datasets import build_eval_dataset
 from components.training.loop import finish_training, run_epoch
 from components.training.session import Session, WorkerPlan, build_session, seed_everything
@@ -41,14 +42,8 @@ def fit_locally(
         The finished session: ``history``, ``best_epoch``, the selected weights in
         ``model`` and, when the plan has test videos, ``final`` (the test scores).
     """
-    threads_before = torch.get_num_threads()
-    torch.set_num_threads(max(1, plan.threads))
-    try:
+    with torch_threads(plan.threads):
         return _fit(plan, torch.device(device), on_epoch)
-    finally:
-        # The thread count is the process's: a caller's later work (a test suite, a
-        # benchmark) must not run with the plan's count, whose float sums differ.
-        torch.set_num_threads(threads_before)
 
 
 def _fit(plan: WorkerPlan, device: torch.device,

@@ -16,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+from components._torch_threads import torch_threads
 from components.models import create_model
 from components.training.epoch import recalibrate_batchnorm, train_one_epoch
 from components.training.precise_bn import recompute_batchnorm_statistics, training_batchnorms
@@ -117,10 +118,8 @@ def one_thread():
     """One torch thread for the test (restored after): float sums, and so which of
     these few-step fits go stale, depend on the thread count (seed 0 on 2 threads:
     eval mode 0.84 against train mode 0.97; on 1 thread 0.59 against 0.91)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def test_the_stale_statistics_of_a_fast_fit_are_what_precise_bn_repairs(one_thread) -> None:
