@@ -240,6 +240,31 @@ def load_state_dict_checked(
         InputError: Nothing in the checkpoint fits the model, or (``strict``) some keys do not.
     """
     source = str(source)
+    state, ignored, allowed, notes = _prepared_state(model, state_dict, source, ignore=ignore,
+                                                     allow_missing=allow_missing, adapt=adapt)
+    own = model.state_dict()
+    report = _compare(source, state, own, ignored=ignored, allowed=allowed, notes=notes)
+    if not report.loaded:
+        raise InputError(
+            source,
+            f"none of the checkpoint's {len(state)} tensors fit {type(model).__name__} "
+            f"(checkpoint keys look like {_preview(sorted(state), 3) or 'nothing'}; "
+            f"the model's look like {_preview(sorted(own), 3)})",
+        )
+    if strict and not report.ok:
+        raise InputError(source, _misfit_message(report, type(model).__name__))
+    with torch.no_grad():
+        model.load_state_dict({k: state[k] for k in report.loaded}, strict=False)
+    logger.info("%s", report.summary())
+    return report
+
+
+def _prepared_state(
+    model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str, *,
+    ignore: Sequence[str], allow_missing: Sequence[str], adapt: bool,
+) -> tuple[dict[str, torch.Tensor], list[str], list[str], list[str]]:
+    """The checkpoint as the model will see it (unwrapped, adapted by the model's hook,
+    ``ignore`` dropped), the keys dropped, the allowed-missing patterns and the notes."""
     state = dict(unwrap_state_dict(state_dict, source))
     ignored: list[str] = []
     notes: list[str] = []
@@ -256,8 +281,13 @@ def load_state_dict_checked(
         ignored.extend(dropped)
         for k in dropped:
             del state[k]
+    return state, ignored, allowed, notes
 
-    own = model.state_dict()
+
+def _compare(source: str, state: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor],
+             *, ignored: list[str], allowed: list[str], notes: list[str]) -> LoadReport:
+    """Sort the checkpoint's keys against the model's: loadable, of another shape,
+    unknown to the model; and the model's keys the checkpoint lacks."""
     loaded, mismatched, unexpected = [], [], []
     for key, value in state.items():
         if key not in own:
@@ -267,50 +297,26 @@ def load_state_dict_checked(
         else:
             loaded.append(key)
     missing = [k for k in own if k not in state]
-    report = LoadReport(
-        source=source,
-        loaded=tuple(loaded),
-        missing=tuple(missing),
-        unexpected=tuple(unexpected),
-        mismatched=tuple(mismatched),
-        ignored=tuple(ignored),
-        allowed_missing=tuple(allowed),
-        notes=tuple(notes),
-    )
-    if not loaded:
-        raise InputError(
-            source,
-            f"none of the checkpoint's {len(state)} tensors fit {type(model).__name__} "
-            f"(checkpoint keys look like {_preview(sorted(state), 3) or 'nothing'}; "
-            f"the model's look like {_preview(sorted(own), 3)})",
-        )
-    if strict and not report.ok:
-        problems = []
-        if report.disallowed_missing:
-            problems.append(
-                f"{len(report.disallowed_missing)} model keys missing from the checkpoint "
-                f"({_preview(report.disallowed_missing)})"
-            )
-        if unexpected:
-            problems.append(
-                f"{len(unexpected)} checkpoint keys the model does not have "
-                f"({_preview(unexpected)})"
-            )
-        if mismatched:
-            shown = "; ".join(
-                f"{k}: checkpoint {list(a)} vs model {list(b)}" for k, a, b in mismatched[:_SHOW]
-            )
-            problems.append(f"{len(mismatched)} shape mismatches ({shown})")
-        raise InputError(
-            source,
-            f"checkpoint does not fit {type(model).__name__}: "
-            + "; ".join(problems)
-            + " (load with strict=False to take only what fits)",
-        )
-    with torch.no_grad():
-        model.load_state_dict({k: state[k] for k in loaded}, strict=False)
-    logger.info("%s", report.summary())
-    return report
+    return LoadReport(source=source, loaded=tuple(loaded), missing=tuple(missing),
+                      unexpected=tuple(unexpected), mismatched=tuple(mismatched),
+                      ignored=tuple(ignored), allowed_missing=tuple(allowed), notes=tuple(notes))
+
+
+def _misfit_message(report: LoadReport, model_name: str) -> str:
+    """Why a strict load refuses: the missing, unexpected and misshapen keys."""
+    problems = []
+    if report.disallowed_missing:
+        problems.append(f"{len(report.disallowed_missing)} model keys missing from the "
+                        f"checkpoint ({_preview(report.disallowed_missing)})")
+    if report.unexpected:
+        problems.append(f"{len(report.unexpected)} checkpoint keys the model does not have "
+                        f"({_preview(report.unexpected)})")
+    if report.mismatched:
+        shown = "; ".join(f"{k}: checkpoint {list(a)} vs model {list(b)}"
+                          for k, a, b in report.mismatched[:_SHOW])
+        problems.append(f"{len(report.mismatched)} shape mismatches ({shown})")
+    return (f"checkpoint does not fit {model_name}: " + "; ".join(problems)
+            + " (load with strict=False to take only what fits)")
 
 
 def load_pretrained(

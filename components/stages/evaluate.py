@@ -23,7 +23,8 @@ training runs; with ``evaluate.register``, the fused two-stream network is
 registered as the pyfunc model ``har-two-stream`` (``champion`` moves only when
 it beats the current one on the same dataset and split and no lighting bucket
 drops more than ``evaluate.max_bucket_drop`` points against it), with a model card
-(``components.tracking.model_card``) as its description and artifact.
+(``components.tracking.model_card``) as its description and artifact: the MLflow
+side lives in :mod:`components.stages._evaluate_tracking`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ import csv
 import dataclasses
 import io
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,26 +166,42 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     Raises:
         InputError: no trained model to evaluate, or inputs that do not fit a model.
     """
-    from components.evaluation import (
-        RowResult,
-        breakdown_markdown,
-        bucket_accuracy,
-        by_lighting_rows,
-        confusion_rows,
-        per_class_rows,
-        results_csv,
-        results_markdown,
-        score_metrics,
-    )
-    from components.inference import fuse_probabilities, load_trained, score_shards
-    from components.stages._common import progress
-    from components.training import outputs as out
-    from components.training.figures import figure_title
+    from components.evaluation import bucket_accuracy
 
     specs = row_specs(cfg, models)
     if not specs:
         raise InputError(models, "no trained model folder to evaluate (run the train stages: "
                          f"{cfg.teacher}, {cfg.student}, {cfg.normal}, {cfg.motion})")
+    results, infos = _score_rows(cfg, specs, root=root, models=models, ingest=ingest,
+                                 represent=represent)
+    info_path = ingest / DATASET_FILE
+    labels = dataset_labels(read_dataset_info(info_path) if info_path.is_file() else {})
+    evaluation = Evaluation(results=results, labels=labels,
+                            buckets=video_buckets(ingest, cfg.lighting_buckets),
+                            views=_views_text(cfg.views, infos))
+    evaluation.by_lighting = {r.spec.name: bucket_accuracy(r, evaluation.buckets)
+                              for r in results}
+    if track:
+        from components.stages._evaluate_tracking import track as track_run
+
+        track_run(evaluation, cfg, root, models, ingest, infos)
+    _write_outputs(evaluation, cfg, metrics_file=metrics_file, reports=reports, plots=plots)
+    if track and evaluation.run_id:
+        from components.tracking import log_artifact
+
+        for path in (reports, plots):
+            log_artifact(path, f"evaluation/{path.name}", run_id=evaluation.run_id)
+    return evaluation
+
+
+def _score_rows(cfg: EvaluateConfig, specs: list, *, root: Path, models: Path, ingest: Path,
+                represent: Path) -> tuple[list, dict[str, dict]]:
+    """Score each trained model the rows need once, then each row (fusing its models'
+    probabilities): the rows' results and each model's ``model.json``."""
+    from components.evaluation import RowResult, score_metrics
+    from components.inference import fuse_probabilities, load_trained, score_shards
+    from components.stages._common import progress
+
     needed = sorted({p for s in specs for p in s.parts})
     scores, infos = {}, {}
     for name in progress(needed, total=len(needed), desc="scoring models"):
@@ -205,16 +221,25 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
         metrics, matrix = score_metrics(fused)
         run_ids = {p: str(infos[p].get("mlflow_run_id", "")) for p in spec.parts}
         results.append(RowResult(spec, metrics, matrix, fused, run_ids))
-    info_path = ingest / DATASET_FILE
-    labels = dataset_labels(read_dataset_info(info_path) if info_path.is_file() else {})
-    dataset = labels["key"]
-    evaluation = Evaluation(results=results, labels=labels,
-                            buckets=video_buckets(ingest, cfg.lighting_buckets),
-                            views=_views_text(cfg.views, infos))
-    evaluation.by_lighting = {r.spec.name: bucket_accuracy(r, evaluation.buckets)
-                              for r in results}
-    if track:
-        _track(evaluation, cfg, root, models, ingest, infos)
+    return results, infos
+
+
+def _write_outputs(evaluation: Evaluation, cfg: EvaluateConfig, *, metrics_file: Path,
+                   reports: Path, plots: Path) -> None:
+    """The stage's files: metrics, the results table and breakdowns, the per-row
+    prediction CSVs and confusion pictures (``evaluation.markdown`` is set here)."""
+    from components.evaluation import (
+        breakdown_markdown,
+        by_lighting_rows,
+        confusion_rows,
+        per_class_rows,
+        results_csv,
+        results_markdown,
+    )
+    from components.training import outputs as out
+    from components.training.figures import figure_title
+
+    results, dataset = evaluation.results, evaluation.labels["key"]
     chance = 1.0 / len(results[0].scores.classes)
     per_class = per_class_rows(results)
     by_lighting = by_lighting_rows(results, evaluation.buckets)
@@ -239,12 +264,6 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
             subtitle=f"trained model{'s' if len(r.spec.parts) > 1 else ''}: "
                      f"{', '.join(r.spec.parts)}; {int(r.metrics['videos'])} videos")
         out.save_figure(fig, plots / f"{r.spec.name}_confusion.png")
-    if track and evaluation.run_id:
-        from components.tracking import log_artifact
-
-        for path in (reports, plots):
-            log_artifact(path, f"evaluation/{path.name}", run_id=evaluation.run_id)
-    return evaluation
 
 
 def video_buckets(ingest: Path, thresholds: LightingBuckets) -> dict[str, str]:
@@ -277,136 +296,6 @@ def _csv(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-def card_facts(evaluation: Evaluation, row, cfg: EvaluateConfig, root: Path,  # noqa: ANN001
-               ingest: Path, infos: dict[str, dict]) -> dict:
-    """The model card's facts of one evaluated row (``components.tracking.model_card``)."""
-    import hashlib
-
-    from components.data.manifest import MANIFEST_FILE, read_manifest
-    from components.tracking import git_state
-
-    info_path = ingest / DATASET_FILE
-    dataset = read_dataset_info(info_path) if info_path.is_file() else {}
-    manifest = ingest / MANIFEST_FILE
-    per_class: dict[str, dict[str, int]] = {c: {} for c in row.scores.classes}
-    for video in read_manifest(manifest):
-        counts = per_class.setdefault(video.label, {})
-        counts[video.split] = counts.get(video.split, 0) + 1
-    test_buckets: dict[str, int] = {}
-    for key in row.scores.keys:
-        bucket = evaluation.buckets.get(key, "unknown")
-        test_buckets[bucket] = test_buckets.get(bucket, 0) + 1
-    params: dict[str, object] = {"fusion_weights": list(row.spec.weights) or "equal",
-                                 "views": evaluation.views or "as trained"}
-    epochs = []
-    for part in row.spec.parts:
-        info = infos.get(part, {})
-        config = info.get("config") if isinstance(info.get("config"), dict) else {}
-        params[f"{part}.model"] = info.get("model", "")
-        params[f"{part}.input"] = info.get("input", "")
-        epochs.append(f"{part} {config.get('epochs', '?')}")
-    commits = sorted({_run_commit(run_id) for run_id in row.run_ids.values() if run_id} - {""})
-    if not commits:
-        git = git_state(root)
-        commits = [f"{git.commit}{' (dirty)' if git.dirty else ''} (at evaluation)"]
-    totals = row.confusion.sum(1)
-    return {
-        "title": f"{row.spec.title} ({' + '.join(row.spec.parts)}), registered by har evaluate",
-        "data": {"dataset": evaluation.dataset, "split": cfg.split,
-                 "lighting": dataset.get("lighting"),
-                 "manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest(),
-                 "counts": {k: dataset[k] for k in ("train", "test") if k in dataset},
-                 "per_class": per_class, "per_lighting": test_buckets,
-                 "licence": dataset.get("licence")},
-        "training": {"params": params, "epochs": ", ".join(epochs),
-                     "git_commit": ", ".join(commits),
-                     "run_id": ", ".join(f"{k} {v}" for k, v in row.run_ids.items() if v)},
-        "results": {"overall": row.metrics,
-                    "per_class": {c: (row.confusion[i, i] / totals[i] if totals[i]
-                                      else float("nan"))
-                                  for i, c in enumerate(row.scores.classes)},
-                    "per_lighting": evaluation.by_lighting.get(row.spec.name, {}),
-                    "classes": list(row.scores.classes), "confusion": row.confusion.tolist()},
-    }
-
-
-def _run_commit(run_id: str) -> str:
-    """The git commit a training run recorded (``har.git.commit``), or ``""``."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    from components.tracking.provenance import GIT_COMMIT_TAG
-
-    try:
-        return MlflowClient().get_run(run_id).data.tags.get(GIT_COMMIT_TAG, "")
-    except MlflowException:
-        return ""
-
-
-def _track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path,
-           ingest: Path, infos: dict[str, dict]) -> None:
-    """Log the evaluation run; register the fused two-stream network with its card."""
-    from components.tracking import (
-        log_metrics,
-        promote_if_better,
-        run_name,
-        setup_tracking,
-        standard_tags,
-        training_run,
-    )
-    from components.tracking.links import run_url
-
-    setup_tracking(root, cfg.experiment)
-    labels = evaluation.labels
-    tags = standard_tags(job="evaluate", model="all", dataset=labels["dataset"],
-                         split=labels["split"], stage="evaluate")
-    # `dvc exp run` names its experiment in DVC_EXP_NAME: har ablate finds the run by it.
-    dvc_experiment = os.environ.get("DVC_EXP_NAME", "").strip()
-    if dvc_experiment:
-        tags["har.dvc_exp"] = dvc_experiment
-    with training_run(run_name("evaluate", "all", labels["dataset"]), experiment=cfg.experiment,
-                      tags=tags, params={"evaluate": cfg},
-                      description="har evaluate: video-level results of every model") as run:
-        evaluation.run_id = run.run_id
-        flat = {f"{r.spec.name}/{k}": v for r in evaluation.results
-                for k, v in r.metrics.items()}
-        log_metrics(flat, step=0, run_id=run.run_id)
-        for r in evaluation.results:
-            ids = [i for i in r.run_ids.values() if i]
-            if len(ids) == 1:
-                evaluation.run_links[r.spec.name] = run_url(ids[0])
-        two_stream = next((r for r in evaluation.results if r.spec.name == "two_stream"), None)
-        if cfg.register and two_stream is not None:
-            from components.tracking.video_model import log_video_model
-
-            parts = {"normal": models / cfg.normal, "motion": models / cfg.motion}
-            version = log_video_model(parts, registered_model_name=TWO_STREAM_MODEL,
-                                      fusion_weights=list(cfg.fusion_weights), run_id=run.run_id)
-            lighting = {bucket: figures["top1"] for bucket, figures in
-                        evaluation.by_lighting.get("two_stream", {}).items()}
-            decision = promote_if_better(TWO_STREAM_MODEL, version.version,
-                                         metric_name=f"{cfg.split}/top1",
-                                         metric_value=two_stream.metrics["top1"],
-                                         dataset_key=evaluation.dataset,
-                                         dvc_experiment=dvc_experiment,
-                                         lighting=lighting,
-                                         max_bucket_drop=cfg.max_bucket_drop)
-            from mlflow.tracking import MlflowClient
-
-            from components.tracking.model_card import attach_model_card
-
-            facts = card_facts(evaluation, two_stream, cfg, root, ingest, infos)
-            facts["promotion"] = (f"{'promoted to' if decision.promoted else 'not'} champion: "
-                                  f"{decision.reason}")
-            attach_model_card(MlflowClient(), TWO_STREAM_MODEL, version.version, facts)
-            two_stream.model = f"{TWO_STREAM_MODEL}/{version.version}"
-            evaluation.registered = (f"{TWO_STREAM_MODEL} v{version.version}: "
-                                     f"{'champion' if decision.promoted else 'champion kept'}")
-        evaluation.run_links.setdefault("two_stream", run_url(run.run_id))
-        if "ensemble" in {r.spec.name for r in evaluation.results}:
-            evaluation.run_links.setdefault("ensemble", run_url(run.run_id))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

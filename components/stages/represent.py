@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -35,6 +35,10 @@ from components.representations.kinds import (
     check_at_least,
 )
 from components.stages._common import add_params_flag, progress, stage_config
+
+if TYPE_CHECKING:
+    from components.data.manifest import ManifestRow, QuarantineRow
+    from components.data.shards import ShardRecord
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +199,10 @@ def run(args: argparse.Namespace) -> int:
     from components._atomic import write_text_atomic
     from components.data.manifest import (
         DATASET_FILE,
-        QuarantineRow,
         read_dataset_info,
         read_manifest,
         write_quarantine,
     )
-    from components.data.paths import REFUSED_OUTSIDE, resolve_inside
-    from components.data.shards import ReorderBuffer, ShardWriter
     from components.representations.kinds import kind_params_dict
 
     cfg = stage_config(args, "represent", RepresentConfig, {
@@ -211,35 +212,12 @@ def run(args: argparse.Namespace) -> int:
     rows = read_manifest(args.manifest)
     root = args.root or Path(read_dataset_info(args.manifest.parent / DATASET_FILE)["root"])
     out: Path = args.out or Path("data/represent") / kind
-    # Rows are re-checked as ingest checked them: an edited manifest must not reach
-    # outside the dataset root (../, absolute paths, symlinks out).
-    jobs: list[VideoJob] = []
-    refused: list[QuarantineRow] = []
-    for r in rows:
-        inside = resolve_inside(root, r.path)
-        if inside is None:
-            refused.append(QuarantineRow(r.path, REFUSED_OUTSIDE))
-        else:
-            jobs.append(VideoJob(len(jobs), r.path, str(inside), r.num_frames, r.label_index,
-                                 r.split))
+    jobs, refused = _jobs_inside(root, rows)
     shard_params = {"kind_params": kind_params_dict(kind, cfg.kind_params()),
                     **cfg.decode.to_json()}
     started = time.monotonic()
-    failures: list[QuarantineRow] = list(refused)
-    frames_total = 0
-    runner = _run_ray if cfg.workers > 1 or os.environ.get("RAY_ADDRESS") else _run_local
-    with ShardWriter(out, kind=kind, params=shard_params,
-                     shard_size_bytes=cfg.shard_size_mb << 20) as writer:
-        ordered = ReorderBuffer(writer)
-        for outcome in progress(runner(jobs, kind, cfg), len(jobs), f"represent {kind}"):
-            frames_total += outcome.frames_decoded
-            if outcome.array is None:
-                failures.append(QuarantineRow(outcome.key, outcome.error or "unknown error"))
-                ordered.skip(outcome.position)
-            else:
-                ordered.put(outcome.position, outcome.key, outcome.array, outcome.meta)
-        ordered.finish()
-        records = writer.records
+    records, failures, frames_total = _write_shards(out, kind, cfg, jobs, shard_params)
+    failures = refused + failures
     seconds = time.monotonic() - started
     failures.sort(key=lambda f: f.path)
     write_quarantine(out.with_name(f"{out.name}.failures.csv"), failures)
@@ -262,3 +240,51 @@ def run(args: argparse.Namespace) -> int:
                   out.with_name(f"{out.name}.failures.csv"))
         return 1
     return 0
+
+
+def _jobs_inside(root: Path, rows: list[ManifestRow]
+                 ) -> tuple[list[VideoJob], list[QuarantineRow]]:
+    """A job per manifest row inside the dataset root, and the rows refused.
+
+    Rows are re-checked as ingest checked them: an edited manifest must not reach
+    outside the dataset root (../, absolute paths, symlinks out).
+    """
+    from components.data.manifest import QuarantineRow
+    from components.data.paths import REFUSED_OUTSIDE, resolve_inside
+
+    jobs: list[VideoJob] = []
+    refused: list[QuarantineRow] = []
+    for r in rows:
+        inside = resolve_inside(root, r.path)
+        if inside is None:
+            refused.append(QuarantineRow(r.path, REFUSED_OUTSIDE))
+        else:
+            jobs.append(VideoJob(len(jobs), r.path, str(inside), r.num_frames, r.label_index,
+                                 r.split))
+    return jobs, refused
+
+
+def _write_shards(out: Path, kind: str, cfg: RepresentConfig, jobs: list[VideoJob],
+                  shard_params: dict[str, Any]
+                  ) -> tuple[list[ShardRecord], list[QuarantineRow], int]:
+    """Run the jobs (Ray tasks, or in this process) and write their arrays in job order:
+    the shard records, the videos that failed, and the frames decoded."""
+    from components.data.manifest import QuarantineRow
+    from components.data.shards import ReorderBuffer, ShardWriter
+
+    failures: list[QuarantineRow] = []
+    frames_total = 0
+    runner = _run_ray if cfg.workers > 1 or os.environ.get("RAY_ADDRESS") else _run_local
+    with ShardWriter(out, kind=kind, params=shard_params,
+                     shard_size_bytes=cfg.shard_size_mb << 20) as writer:
+        ordered = ReorderBuffer(writer)
+        for outcome in progress(runner(jobs, kind, cfg), len(jobs), f"represent {kind}"):
+            frames_total += outcome.frames_decoded
+            if outcome.array is None:
+                failures.append(QuarantineRow(outcome.key, outcome.error or "unknown error"))
+                ordered.skip(outcome.position)
+            else:
+                ordered.put(outcome.position, outcome.key, outcome.array, outcome.meta)
+        ordered.finish()
+        records = writer.records
+    return records, failures, frames_total

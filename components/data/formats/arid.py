@@ -42,44 +42,32 @@ named by the map: the entry path is ``<Class>/<file>``, so the dataset root must
 hold every video under ``<Class>/``. A ``<Class>/<file>`` value must name the
 class of its ``ClassID``. Unsafe values (``../x.mp4``, ``/x.mp4``) are kept
 verbatim for ingest to refuse.
+
+This module finds the lists and picks the version; :mod:`._arid_v10` reads v1.0
+lists, :mod:`._arid_v11` finds and reads 1.1 lists and their class map.
 """
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
+from components.data.formats._arid_v10 import read_v10_lists
+from components.data.formats._arid_v11 import find_class_map, find_csv_lists, read_v11_lists
 from components.data.formats._common import (
-    ClassIndex,
     DatasetSplit,
-    EntryCollector,
-    Line,
-    Split,
     build_split,
     check_root,
     check_seed,
     check_split,
-    class_folder,
     find_list_file,
     list_dirs,
-    parse_class_map,
-    parse_int,
-    quote,
-    read_lines,
-    source_of,
-    split_fields,
-    to_posix,
     visible_files,
 )
-from components.data.paths import is_safe_relative
 from components.errors import ConfigError, InputError
 
 FORMAT = "arid"
 SUBDIRS = ("list_cvt", "splits", "lists")
-CSV_COLUMNS = ("VideoID", "Video", "ClassID")
-_MAP_PATTERNS = ("mapping_table*.txt", "*mapping*.txt", "classInd.txt")
 
 
 def parse_arid(
@@ -125,7 +113,7 @@ def parse_arid(
         return _parse_v1(split, v1_train, v1_test)
     if any(fnmatch(p.name, "ARID_split*_train.txt") for d in dirs for p in visible_files(d)):
         check_split(root, FORMAT, split, (1, 2, 3))
-    found = _find_csv_lists(dirs)
+    found = find_csv_lists(dirs)
     if found is None:
         looked = ", ".join(str(d) for d in dirs)
         raise InputError(
@@ -135,7 +123,7 @@ def parse_arid(
         )
     check_split(root, FORMAT, split, (1,))
     train_file, test_file = found
-    map_file = _find_class_map(_unique([train_file.parent, *dirs]))
+    map_file = find_class_map(_unique([train_file.parent, *dirs]))
     return _parse_v11(split, map_file, train_file, test_file)
 
 
@@ -184,7 +172,7 @@ def _parse_explicit(
         map_file = (
             _resolve(dirs, class_map, "ARID 1.1 class map")
             if class_map is not None
-            else _find_class_map(_unique([train_file.parent, *dirs]))
+            else find_class_map(_unique([train_file.parent, *dirs]))
         )
         return _parse_v11(split, map_file, train_file, test_file)
     if class_map is not None:
@@ -192,227 +180,11 @@ def _parse_explicit(
     return _parse_v1(split, train_file, test_file)
 
 
-# --- ARID v1.0 ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Row:
-    list_file: Path
-    line: Line
-    split: Split
-    class_id: int
-    path: str
-
-
-def _read_v1_rows(list_file: Path, split: Split) -> list[_Row]:
-    rows = []
-    for line in read_lines(list_file):
-        fields = split_fields(line.text, 2)
-        if len(fields) != 3 or not all(fields):
-            raise InputError(
-                list_file,
-                f"expected '<row>\\t<class id>\\t<Class>/<video>' (3 columns), got "
-                f"{quote(line.text)}",
-                line.number,
-            )
-        parse_int(fields[0], list_file, line, "row number")
-        class_id = parse_int(fields[1], list_file, line, "class id")
-        if class_id < 0:
-            raise InputError(
-                list_file, f"class id {class_id} is negative in {quote(line.text)}", line.number
-            )
-        rows.append(_Row(list_file, line, split, class_id, to_posix(fields[2])))
-    return rows
-
-
 def _parse_v1(split: int, train_file: Path, test_file: Path) -> DatasetSplit:
-    rows = _read_v1_rows(train_file, "train") + _read_v1_rows(test_file, "test")
-    name_of: dict[int, tuple[str, _Row]] = {}
-    id_of: dict[str, tuple[int, _Row]] = {}
-    for row in rows:
-        if not is_safe_relative(row.path):
-            continue
-        folder = class_folder(row.path)
-        where, line, text = row.list_file, row.line.number, quote(row.line.text)
-        if not folder:
-            raise InputError(
-                where, f"has no class folder (expected '<Class>/<video>'): {text}", line
-            )
-        if row.class_id in name_of and name_of[row.class_id][0] != folder:
-            name, first = name_of[row.class_id]
-            raise InputError(
-                where,
-                f"class id {row.class_id} is {name!r} at "
-                f"{source_of(first.list_file, first.line.number)} but folder {folder!r} in {text}",
-                line,
-            )
-        if folder in id_of and id_of[folder][0] != row.class_id:
-            class_id, first = id_of[folder]
-            raise InputError(
-                where,
-                f"class folder {folder!r} has id {class_id} at "
-                f"{source_of(first.list_file, first.line.number)} but id {row.class_id} in {text}",
-                line,
-            )
-        name_of.setdefault(row.class_id, (folder, row))
-        id_of.setdefault(folder, (row.class_id, row))
-    ids = sorted(name_of)
-    if not ids:
-        raise InputError(train_file, "no entry with a '<Class>/<video>' path: cannot name classes")
-    missing = sorted(set(range(ids[-1] + 1)) - set(ids))
-    if missing:
-        raise InputError(
-            train_file,
-            f"class ids must run 0..{ids[-1]}, but {missing} never appear with a "
-            f"'<Class>/<video>' path in {train_file.name} or {test_file.name}",
-        )
-    classes = tuple(name_of[i][0] for i in ids)
-    collector = EntryCollector()
-    for row in rows:
-        where, line, text = row.list_file, row.line.number, quote(row.line.text)
-        if row.class_id not in name_of:
-            raise InputError(
-                where, f"unknown class id {row.class_id} (ids run 0..{ids[-1]}) in {text}", line
-            )
-        folder = class_folder(row.path)
-        if folder in id_of and id_of[folder][0] != row.class_id:
-            raise InputError(
-                where,
-                f"class id {row.class_id} ({classes[row.class_id]!r}) disagrees with the class "
-                f"folder {folder!r} in {text}",
-                line,
-            )
-        collector.add(row.path, classes, row.class_id, row.split, row.list_file, row.line)
+    classes, collector = read_v10_lists(train_file, test_file)
     return build_split(FORMAT, split, classes, collector, (train_file, test_file))
 
 
-# --- ARID 1.1 ----------------------------------------------------------------------
-
-
-def _csv_row(text: str, list_file: Path, line: Line) -> list[str]:
-    try:
-        return [cell.strip() for cell in next(csv.reader([text], strict=True))]
-    except csv.Error as exc:
-        raise InputError(list_file, f"bad CSV ({exc}) in {quote(line.text)}", line.number) from None
-
-
-def _is_labelled_csv(path: Path) -> bool:
-    lines = read_lines(path)
-    return bool(lines) and "ClassID" in _csv_row(lines[0].text, path, lines[0])
-
-
-def _find_csv_lists(dirs: list[Path]) -> tuple[Path, Path] | None:
-    for folder in dirs:
-        csvs = [p for p in visible_files(folder) if p.suffix.lower() == ".csv"]
-        train = [p for p in csvs if "train" in p.name.lower()]
-        if not train:
-            continue
-        if len(train) > 1:
-            names = ", ".join(p.name for p in train)
-            raise InputError(
-                train[0], f"several ARID 1.1 train lists ({names}); keep one or use --lists-dir"
-            )
-        rest = [p for p in csvs if p not in train]
-        tests = [p for p in rest if "test" in p.name.lower()]
-        vals = [p for p in rest if "val" in p.name.lower() and p not in tests]
-        for group in (tests, vals):
-            labelled = [p for p in group if _is_labelled_csv(p)]
-            if len(labelled) == 1:
-                return train[0], labelled[0]
-            if labelled:
-                names = ", ".join(p.name for p in labelled)
-                raise InputError(
-                    labelled[0],
-                    f"several labelled ARID 1.1 test lists ({names}); keep one or use --lists-dir",
-                )
-        raise InputError(
-            folder / "*test*.csv",
-            f"no labelled ARID 1.1 test list (*test*.csv or *val*.csv with a ClassID column) "
-            f"beside {train[0].name}",
-        )
-    return None
-
-
-def _find_class_map(folders: list[Path]) -> Path:
-    for folder in folders:
-        files = visible_files(folder)
-        for pattern in _MAP_PATTERNS:
-            hits = [p for p in files if fnmatch(p.name.lower(), pattern.lower())]
-            if len(hits) == 1:
-                return hits[0]
-            if hits:
-                names = ", ".join(p.name for p in hits)
-                raise InputError(
-                    hits[0], f"several ARID 1.1 class maps ({names}); keep one or use --lists-dir"
-                )
-    looked = ", ".join(str(f) for f in folders)
-    raise InputError(
-        folders[0] / "mapping_table.txt",
-        f"ARID 1.1 class map not found; looked for {', '.join(_MAP_PATTERNS)} in: {looked}",
-    )
-
-
-def _parse_csv_list(
-    list_file: Path, split: Split, classes: ClassIndex, collector: EntryCollector
-) -> None:
-    lines = read_lines(list_file)
-    if not lines:
-        raise InputError(list_file, "empty; expected the header 'VideoID,Video,ClassID'")
-    head = lines[0]
-    header = _csv_row(head.text, list_file, head)
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing or len(set(header)) != len(header):
-        problem = f"lacks column(s) {missing}" if missing else "repeats a column"
-        raise InputError(
-            list_file,
-            f"header {problem}; expected 'VideoID,Video,ClassID', got {quote(head.text)}",
-            head.number,
-        )
-    col = {name: header.index(name) for name in CSV_COLUMNS}
-    map_name = classes.path.name
-    for line in lines[1:]:
-        text = quote(line.text)
-        row = _csv_row(line.text, list_file, line)
-        if len(row) != len(header):
-            raise InputError(
-                list_file,
-                f"expected {len(header)} comma-separated columns ({','.join(header)}), got "
-                f"{len(row)} in {text}",
-                line.number,
-            )
-        if not row[col["VideoID"]] or not row[col["Video"]]:
-            raise InputError(list_file, f"empty VideoID or Video in {text}", line.number)
-        video = to_posix(row[col["Video"]])
-        class_id = parse_int(row[col["ClassID"]], list_file, line, "ClassID")
-        index = classes.index_by_id.get(class_id)
-        if index is None:
-            raise InputError(
-                list_file,
-                f"unknown ClassID {class_id} ({map_name} has ids {classes.describe_ids()}) in "
-                f"{text}",
-                line.number,
-            )
-        name = classes.names[index]
-        if not is_safe_relative(video):
-            path = video
-        elif "/" in video:
-            folder = class_folder(video)
-            if folder != name:
-                raise InputError(
-                    list_file,
-                    f"ClassID {class_id} ({name!r} in {map_name}) disagrees with the class "
-                    f"folder {folder!r}{classes.hint(folder)} in {text}",
-                    line.number,
-                )
-            path = video
-        else:
-            path = f"{name}/{video}"
-        collector.add(path, classes.names, index, split, list_file, line)
-
-
 def _parse_v11(split: int, map_file: Path, train_file: Path, test_file: Path) -> DatasetSplit:
-    classes = parse_class_map(map_file, bases=None)
-    collector = EntryCollector()
-    _parse_csv_list(train_file, "train", classes, collector)
-    _parse_csv_list(test_file, "test", classes, collector)
+    classes, collector = read_v11_lists(map_file, train_file, test_file)
     return build_split(FORMAT, split, classes.names, collector, (map_file, train_file, test_file))

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from components.data.formats._class_map import ClassIndex, parse_class_map
 from components.data.formats._common import (
-    ClassIndex,
     DatasetSplit,
     EntryCollector,
+    Line,
     Split,
     build_split,
     check_root,
@@ -23,7 +24,6 @@ from components.data.formats._common import (
     class_folder,
     find_list_file,
     list_dirs,
-    parse_class_map,
     parse_int,
     quote,
     read_lines,
@@ -71,7 +71,6 @@ def parse_ucf_style_list(
         "absent": "'<class>/<video>' (no class id column)",
         "optional": "'<class>/<video>' or '<class>/<video> <class id>'",
     }[label_column]
-    map_name = classes.path.name
     for line in read_lines(list_file):
         tokens = line.text.split()
         if len(tokens) not in counts:
@@ -81,35 +80,44 @@ def parse_ucf_style_list(
                 line.number,
             )
         path = to_posix(tokens[0])
-        id_index = None
-        if len(tokens) == 2:
-            class_id = parse_int(tokens[1], list_file, line, "class id")
-            id_index = classes.index_by_id.get(class_id)
-            if id_index is None:
-                raise InputError(
-                    list_file,
-                    f"unknown class id {class_id} ({map_name} has ids {classes.describe_ids()}) "
-                    f"in {quote(line.text)}",
-                    line.number,
-                )
-        folder = class_folder(path)
-        folder_index = classes.index_by_name.get(folder)
-        if folder_index is None and (id_index is None or is_safe_relative(path)):
-            if not folder:
-                problem = "has no class folder (expected '<class>/<video>')"
-            else:
-                problem = f"class folder {folder!r} is not in {map_name}{classes.hint(folder)}"
-            raise InputError(list_file, f"{problem}: {quote(line.text)}", line.number)
-        if folder_index is not None and id_index is not None and folder_index != id_index:
+        index = _listed_class(path, tokens, classes, list_file, line)
+        collector.add(path, classes.names, index, split, list_file, line)
+
+
+def _listed_class(path: str, tokens: list[str], classes: ClassIndex, list_file: Path,
+                  line: Line) -> int:
+    """The class index of one list line: its folder's, checked against its class id
+    column when there is one; the id's for an unsafe path whose folder is no class."""
+    map_name = classes.path.name
+    id_index = None
+    if len(tokens) == 2:
+        class_id = parse_int(tokens[1], list_file, line, "class id")
+        id_index = classes.index_by_id.get(class_id)
+        if id_index is None:
             raise InputError(
                 list_file,
-                f"class id {tokens[1]} ({classes.names[id_index]!r} in {map_name}) disagrees "
-                f"with the class folder {folder!r} in {quote(line.text)}",
+                f"unknown class id {class_id} ({map_name} has ids {classes.describe_ids()}) "
+                f"in {quote(line.text)}",
                 line.number,
             )
-        index = folder_index if folder_index is not None else id_index
-        assert index is not None
-        collector.add(path, classes.names, index, split, list_file, line)
+    folder = class_folder(path)
+    folder_index = classes.index_by_name.get(folder)
+    if folder_index is None and (id_index is None or is_safe_relative(path)):
+        if not folder:
+            problem = "has no class folder (expected '<class>/<video>')"
+        else:
+            problem = f"class folder {folder!r} is not in {map_name}{classes.hint(folder)}"
+        raise InputError(list_file, f"{problem}: {quote(line.text)}", line.number)
+    if folder_index is not None and id_index is not None and folder_index != id_index:
+        raise InputError(
+            list_file,
+            f"class id {tokens[1]} ({classes.names[id_index]!r} in {map_name}) disagrees "
+            f"with the class folder {folder!r} in {quote(line.text)}",
+            line.number,
+        )
+    index = folder_index if folder_index is not None else id_index
+    assert index is not None
+    return index
 
 
 @dataclass(frozen=True)

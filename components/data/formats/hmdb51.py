@@ -89,39 +89,51 @@ def parse_hmdb51(
     check_seed(root, seed)
     found = _find_split_files(list_dirs(root, lists_dir, SUBDIRS), split)
     classes = sorted(found)
-    files = []
-    for name in classes:
-        if split not in found[name]:
-            other = next(iter(found[name].values()))
-            raise InputError(
-                other.with_name(f"{name}_test_split{split}.txt"),
-                f"missing: class {name!r} has split files for split(s) "
-                f"{sorted(found[name])} but not for split {split}",
-            )
-        files.append(found[name][split])
+    files = [_split_file(found[name], name, split) for name in classes]
     collector = EntryCollector()
-    for index, (name, list_file) in enumerate(zip(classes, files, strict=True)):
-        for line in read_lines(list_file):
-            tokens = line.text.split()
-            if len(tokens) != 2:
-                raise InputError(
-                    list_file,
-                    f"expected '<video> <0|1|2>' (2 columns), got {len(tokens)} columns in "
-                    f"{quote(line.text)}",
-                    line.number,
-                )
-            video = to_posix(tokens[0])
-            usage = parse_int(tokens[1], list_file, line, "split id")
-            path = f"{name}/{video}" if is_safe_relative(video) else video
-            if usage == 0:
-                collector.claim(path, list_file, line)
-                continue
-            if usage not in _SPLIT_OF_ID:
-                raise InputError(
-                    list_file,
-                    f"split id {usage} is not 0 (unused), 1 (train) or 2 (test) in "
-                    f"{quote(line.text)}",
-                    line.number,
-                )
-            collector.add(path, classes, index, _SPLIT_OF_ID[usage], list_file, line)
+    for index, list_file in enumerate(files):
+        _read_class_file(list_file, classes, index, collector)
     return build_split(FORMAT, split, classes, collector, files)
+
+
+def _split_file(files_of_split: dict[int, Path], name: str, split: int) -> Path:
+    """Class ``name``'s file for ``split``; InputError naming it when the class has
+    files for other splits only."""
+    if split not in files_of_split:
+        other = next(iter(files_of_split.values()))
+        raise InputError(
+            other.with_name(f"{name}_test_split{split}.txt"),
+            f"missing: class {name!r} has split files for split(s) "
+            f"{sorted(files_of_split)} but not for split {split}",
+        )
+    return files_of_split[split]
+
+
+def _read_class_file(list_file: Path, classes: list[str], index: int,
+                     collector: EntryCollector) -> None:
+    """Lines ``<video> <0|1|2>`` of class ``classes[index]``: 1 and 2 feed train and
+    test, 0 (unused) only claims the path (a duplicate elsewhere is still refused)."""
+    name = classes[index]
+    for line in read_lines(list_file):
+        tokens = line.text.split()
+        if len(tokens) != 2:
+            raise InputError(
+                list_file,
+                f"expected '<video> <0|1|2>' (2 columns), got {len(tokens)} columns in "
+                f"{quote(line.text)}",
+                line.number,
+            )
+        video = to_posix(tokens[0])
+        usage = parse_int(tokens[1], list_file, line, "split id")
+        path = f"{name}/{video}" if is_safe_relative(video) else video
+        if usage == 0:
+            collector.claim(path, list_file, line)
+            continue
+        if usage not in _SPLIT_OF_ID:
+            raise InputError(
+                list_file,
+                f"split id {usage} is not 0 (unused), 1 (train) or 2 (test) in "
+                f"{quote(line.text)}",
+                line.number,
+            )
+        collector.add(path, classes, index, _SPLIT_OF_ID[usage], list_file, line)

@@ -134,6 +134,27 @@ class ShardWriter:
             ValueError: a duplicate or empty key, a wrong dtype or ndim, meta that is
                 not JSON-able, or a writer that is already closed.
         """
+        data, record_meta = self._checked(key, array, meta)
+        nbytes = int(data.nbytes)
+        start = self._append(data)
+        record = ShardRecord(
+            key=key,
+            shard=len(self._shards),
+            offset=start,
+            nbytes=nbytes,
+            shape=tuple(int(s) for s in data.shape),
+            dtype=self._dtype.name,
+            meta=record_meta,
+        )
+        self._records.append(record)
+        self._keys.add(key)
+        self._current_records += 1
+        return record
+
+    def _checked(self, key: str, array: np.ndarray, meta: Mapping[str, Any] | None
+                 ) -> tuple[np.ndarray, dict[str, Any]]:
+        """:meth:`add`'s checks: the array as written (contiguous, little-endian) and
+        the record's JSON-able meta."""
         self._check_open()
         if not isinstance(key, str) or not key:
             raise ValueError(f"key must be a non-empty string, got {key!r}")
@@ -149,9 +170,12 @@ class ShardWriter:
             )
         record_meta = to_jsonable(dict(meta or {}), f"{key}: meta")
         canonical_json(record_meta)
-        data = np.ascontiguousarray(arr, dtype=self._dtype)
-        nbytes = int(data.nbytes)
+        return np.ascontiguousarray(arr, dtype=self._dtype), record_meta
 
+    def _append(self, data: np.ndarray) -> int:
+        """Write ``data`` at the next aligned offset, in a new shard when it would
+        overflow the current one (never in an empty one): the offset in its shard."""
+        nbytes = int(data.nbytes)
         if self._file is not None and self._size > 0:
             start = align_up(self._size, self.alignment)
             if start + nbytes > self.shard_size_bytes:
@@ -169,19 +193,7 @@ class ShardWriter:
         except BaseException:
             self._state = "failed"
             raise
-        record = ShardRecord(
-            key=key,
-            shard=len(self._shards),
-            offset=start,
-            nbytes=nbytes,
-            shape=tuple(int(s) for s in data.shape),
-            dtype=self._dtype.name,
-            meta=record_meta,
-        )
-        self._records.append(record)
-        self._keys.add(key)
-        self._current_records += 1
-        return record
+        return start
 
     def close(self) -> Path:
         """Finish the last shard, write index and meta.json, move the folder in place.
