@@ -56,8 +56,9 @@ def tiny_model(root: Path) -> tuple[Path, Path]:
     from components.cli import main as har
     from components.data.synthetic import SynthConfig, write_dataset
     from components.data.video import write_video
+    from components.jobs.config import StudentConfig
     from components.models.folder import write_model
-    from components.training import DataPaths, StudentConfig, TrainRequest, TrainSettings
+    from components.training import DataPaths, TrainRequest, TrainSettings
     from components.training.driver import prepare_training
     from components.training.finish import _model_info
     from components.training.session import build_model

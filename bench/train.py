@@ -88,7 +88,8 @@ def write_shards(root: Path, videos: int, size: int, test_videos: int = 4) -> No
 
 
 def make_request(root: Path, args: argparse.Namespace, cpus: int):  # noqa: ANN201
-    from components.training import DataPaths, StreamConfig, TrainRequest, TrainSettings
+    from components.jobs.config import StreamConfig
+    from components.training import DataPaths, TrainRequest, TrainSettings
 
     cfg = StreamConfig(model=args.model, input="mei", height=args.size, width=args.size,
                        epochs=2, batch_size=args.batch_size)

@@ -19,7 +19,8 @@ PIPELINE_FILES = ("dvc.yaml", "sweeps/dvc.yaml")
 #: errors, atomic writes, Ray start-up, MLflow tracking, export) are not followed: a
 #: change there does not change what a stage writes.
 LIBRARY = tuple(f"components/{p}/" for p in (
-    "data", "representations", "models", "training", "evaluation", "inference", "tuning")
+    "data", "representations", "models", "jobs", "training", "evaluation", "inference",
+    "tuning")
     ) + ("components/metrics.py",)
 SUB_COMMANDS = {name: module for name, module, _ in STAGES}
 

@@ -1,7 +1,7 @@
 """Real inputs for the proof: evaluation samples of the data a model was trained on.
 
 The samples come from the same evaluation datasets ``har evaluate`` scores with
-(:func:`components.training.datasets.build_eval_dataset`: fixed clips, no
+(:func:`components.jobs.datasets.build_eval_dataset`: fixed clips, no
 augmentation, the model's normalisation), over the shards the model was trained
 on, or over the representations of one video file computed with the model's own
 shard parameters (as ``har predict`` does). Each sample is one clip (teacher,
@@ -48,8 +48,8 @@ def _spread(total: int, count: int) -> list[int]:
 
 def _shard_dataset(trained: TrainedModel, ingest_dir: Path, represent_dir: Path,
                    split: str, root: Path | None) -> tuple[torch.utils.data.Dataset, list[str]]:
-    from components.training.datasets import build_eval_dataset
-    from components.training.job_data import index_job_data
+    from components.jobs.data import index_job_data
+    from components.jobs.datasets import build_eval_dataset
 
     data = index_job_data(trained.job, trained.config, ingest_dir, represent_dir, root=root)
     if tuple(data.classes) != trained.classes:
@@ -70,7 +70,7 @@ def _video_dataset(trained: TrainedModel, video: Path
                    ) -> tuple[torch.utils.data.Dataset, list[str]]:
     from components.inference.records import represent_video_file
     from components.inference.scoring import _entry  # the entry har predict builds
-    from components.training.datasets import build_eval_dataset
+    from components.jobs.datasets import build_eval_dataset
 
     key = str(video)
     records, _ = represent_video_file(video, trained.representations, key=key)

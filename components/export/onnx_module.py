@@ -1,7 +1,7 @@
 """An ONNX graph behind the ``nn.Module`` call the evaluation code makes.
 
 The predictor and the pyfunc model score a video through
-:func:`components.training.epoch.evaluate`, which calls ``model(*inputs)`` on
+:func:`components.jobs.evaluate.evaluate`, which calls ``model(*inputs)`` on
 batches and reads logits. :class:`OnnxModule` answers that call with an
 onnxruntime session, one sample at a time (the graphs are exported at batch 1), so
 a trained model's ``model`` can be swapped for its ONNX export without touching the

@@ -4,7 +4,7 @@ A video's probabilities are the mean softmax over its evaluation samples: the
 ``eval_clips`` evenly spaced clips of a clip model (teacher, LIFT-Net), or every
 item of an image stream (each MEI for the motion stream, each MEI batch's base
 frame for the normal stream): the project's choice (the papers are silent). The samples come from
-the same dataset classes training evaluated with (``components.training.datasets``),
+the same dataset classes training evaluated with (``components.jobs.datasets``),
 over the shards (:func:`score_shards`) or over records computed from a video
 file (:func:`score_records`), so both see identical inputs.
 """
@@ -22,8 +22,8 @@ from torch.utils.data import DataLoader
 from components.errors import InputError
 from components.inference.records import MemoryRecords
 from components.inference.trained import TrainedModel
-from components.training.datasets import build_datasets
-from components.training.job_data import VideoEntry, index_job_data
+from components.jobs.data import VideoEntry, index_job_data
+from components.jobs.datasets import build_datasets
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,14 @@ class VideoScores:
 
 
 def _task(trained: TrainedModel):  # noqa: ANN202 - a ClassifierTask
-    from components.training.tasks import ClassifierTask, DistillTask
+    from components.jobs.tasks import ClassifierTask, DistillTask
 
     return DistillTask(teacher=None) if trained.job == "student" else ClassifierTask()
 
 
 def _score_dataset(trained: TrainedModel, dataset: torch.utils.data.Dataset,
                    entries: Sequence[VideoEntry], batch_size: int) -> VideoScores:
-    from components.training.epoch import evaluate
+    from components.jobs.evaluate import evaluate
 
     device = next(trained.model.parameters()).device
     loader = DataLoader(dataset, batch_size=max(1, batch_size), shuffle=False, num_workers=0)

@@ -11,11 +11,11 @@ from torch import nn
 
 from components.config import from_mapping
 from components.errors import InputError
+from components.jobs.config import JobConfig, config_class, section_name
 from components.models.folder import MODEL_FILE, MODEL_INFO_FILE, read_model_info
 from components.models.weights import load_torch_file
-from components.training.config import JobConfig, config_class, section_name
 
-#: model.json keys that inference needs (written by components.training.driver).
+#: model.json keys that inference needs (``har train`` writes them).
 REQUIRED_INFO = ("job", "model", "model_kwargs", "classes", "config", "kinds", "representations")
 
 

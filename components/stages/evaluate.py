@@ -59,7 +59,7 @@ class Views:
         crops: spatial crops per clip for the clip models: 1, the whole frame; 3,
             left / centre / right squares of 7/8 of the short side resized back to
             the model's size (the shards hold frames at that size;
-            :mod:`components.training.views`).
+            :mod:`components.jobs.views`).
     """
 
     clips: int = 0

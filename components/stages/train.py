@@ -113,14 +113,8 @@ def pretrained_map(path: Path | None, root: Path) -> dict[str, str | None]:
 
 def build_request(args: argparse.Namespace, root: Path) -> Any:
     """The TrainRequest of ``har train`` arguments (params read here, and only here)."""
-    from components.training import (
-        DataPaths,
-        OutputPaths,
-        TrainRequest,
-        TrainSettings,
-        config_class,
-        section_name,
-    )
+    from components.jobs.config import config_class, section_name
+    from components.training import DataPaths, OutputPaths, TrainRequest, TrainSettings
 
     job = args.job
     name = section_name(job)

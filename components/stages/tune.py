@@ -30,7 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from components.training import DataPaths, StudentConfig, TrainSettings
+    from components.jobs.config import StudentConfig
+    from components.training import DataPaths, TrainSettings
     from components.tuning import TuneSettings, run_sweep
 
     root = Path.cwd()

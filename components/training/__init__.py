@@ -8,10 +8,12 @@ Three layers (imports point down):
 * **worker** (:mod:`~components.training.loop`): ``train_loop_per_worker``, with
   ``prepare_model`` / ``prepare_data_loader``, a checkpoint every epoch and
   resume from ``ray.train.get_checkpoint()``.
-* **epoch functions** (:mod:`~components.training.epoch`): ``train_one_epoch`` and
-  ``evaluate``, plain PyTorch without Ray, over the datasets of
-  :mod:`~components.training.datasets` (the job's data indexed by
-  :mod:`~components.training.job_data`) and the tasks of :mod:`~components.training.tasks`.
+* **epoch functions** (:mod:`~components.training.epoch`): ``train_one_epoch``,
+  plain PyTorch without Ray.
+
+What a job is, apart from training it (its config, its data over the shards, its
+datasets and task, and the evaluation pass), is :mod:`components.jobs`: inference,
+export and evaluation use it without importing training.
 
 The jobs: ``teacher`` (R(2+1)D, cross-entropy on gamma or flow clips), ``student``
 (LIFT-Net, CE + lambda * L1(h1, h2) from the frozen teacher), ``normal`` and
@@ -29,19 +31,6 @@ from components.training.checkpoint import (
     save_checkpoint,
     verify_checkpoint,
 )
-from components.training.config import (
-    JOBS,
-    AugmentConfig,
-    DataPaths,
-    JobConfig,
-    OutputPaths,
-    StreamConfig,
-    StudentConfig,
-    TeacherConfig,
-    TrainSettings,
-    config_class,
-    section_name,
-)
 from components.training.driver import (
     REGISTERED_NAMES,
     TrainingError,
@@ -51,37 +40,29 @@ from components.training.driver import (
     prepare_training,
     run_training,
 )
-from components.training.epoch import EpochStats, evaluate, train_one_epoch
-from components.training.losses import NonFiniteLossError
+from components.training.epoch import EpochStats, train_one_epoch
+from components.training.nonfinite import NonFiniteLossError
+from components.training.settings import DataPaths, OutputPaths, TrainSettings
 
 __all__ = [
-    "JOBS",
     "REGISTERED_NAMES",
-    "AugmentConfig",
     "CheckpointMismatchError",
     "DataPaths",
     "EpochStats",
     "Fingerprint",
-    "JobConfig",
     "NonFiniteLossError",
     "OutputPaths",
-    "StreamConfig",
-    "StudentConfig",
-    "TeacherConfig",
     "TrainRequest",
     "TrainResult",
     "TrainSettings",
     "TrainingError",
     "TrialContext",
-    "config_class",
-    "evaluate",
     "latest_checkpoint",
     "load_checkpoint",
     "make_fingerprint",
     "prepare_training",
     "run_training",
     "save_checkpoint",
-    "section_name",
     "train_one_epoch",
     "verify_checkpoint",
 ]

@@ -22,6 +22,7 @@ what differs. Never a checkpoint of another model or config.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Mapping
@@ -31,12 +32,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from components._atomic import write_text_atomic
 from components._json import read_json
+from components.config import as_plain
 from components.errors import InputError
-from components.training.config import as_plain, stable_hash
 
 FORMAT = "har-train-checkpoint"
 VERSION = 1
@@ -77,6 +77,12 @@ class Fingerprint:
     def from_json(doc: Mapping[str, Any]) -> Fingerprint:
         return Fingerprint(str(doc["digest"]), {str(k): str(v) for k, v in doc["parts"].items()},
                            dict(doc.get("config", {})))
+
+
+def stable_hash(data: Any) -> str:
+    """SHA-256 of JSON-friendly ``data`` with sorted keys (the same on every machine)."""
+    text = json.dumps(as_plain(data), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def make_fingerprint(
@@ -132,17 +138,6 @@ def describe_difference(found: Fingerprint, expected: Fingerprint, limit: int = 
 def checkpoint_dir_name(epoch: int) -> str:
     """``epoch-0001``: the folder name of epoch ``epoch``'s checkpoint."""
     return f"{CHECKPOINT_PREFIX}{epoch:04d}"
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The module inside DDP / DataParallel / torch.compile wrappers."""
-    while True:
-        if isinstance(model, nn.parallel.DistributedDataParallel | nn.DataParallel):
-            model = model.module
-        elif hasattr(model, "_orig_mod"):
-            model = model._orig_mod  # type: ignore[assignment]
-        else:
-            return model
 
 
 # --------------------------------------------------------------------------- RNG

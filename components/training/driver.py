@@ -53,13 +53,11 @@ from pathlib import Path
 from typing import Any
 
 from components._console import verbose
+from components.jobs.config import section_name
 from components.training.checkpoint import (
     latest_checkpoint,
     read_checkpoint_meta,
     verify_checkpoint,
-)
-from components.training.config import (
-    section_name,
 )
 from components.training.finish import (
     REGISTERED_NAMES,

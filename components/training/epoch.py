@@ -1,4 +1,5 @@
-"""One training epoch and one evaluation pass: plain PyTorch, nothing of Ray.
+"""One training epoch: plain PyTorch, nothing of Ray (the evaluation pass between
+epochs is :func:`components.jobs.evaluate.evaluate`).
 
 ``train_one_epoch`` runs the same way in a Ray Train worker (with a DDP-wrapped
 model and a distributed sampler) and in a plain loop (tests, ``bench/train``).
@@ -10,22 +11,19 @@ of them at the same step instead of hanging the others in DDP's gradient sync.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
-from components.metrics import Predictions
-from components.training.augment import MixedTargets, cutmix
-from components.training.config import AugmentConfig
-from components.training.losses import NonFiniteLossError, is_finite
-from components.training.tasks import ClassifierTask
-
-Batch = Mapping[str, torch.Tensor]
+from components.jobs.config import AugmentConfig
+from components.jobs.evaluate import Batch, autocast
+from components.jobs.losses import MixedTargets
+from components.jobs.tasks import ClassifierTask
+from components.training.cutmix import cutmix
+from components.training.nonfinite import NonFiniteLossError, is_finite
 
 
 @dataclass(frozen=True)
@@ -68,13 +66,6 @@ def finite_on_all_ranks(loss: torch.Tensor) -> tuple[bool, bool]:
     flag = torch.tensor([0.0 if here else 1.0], device=loss.device)
     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
     return here, bool(flag.item() == 0.0)
-
-
-def autocast(device: torch.device, enabled: bool):  # noqa: ANN201 - a context manager
-    """Mixed precision on CUDA (bfloat16 where supported, else float16); off elsewhere."""
-    on = enabled and device.type == "cuda"
-    dtype = torch.bfloat16 if on and torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype, enabled=on)
 
 
 def train_one_epoch(
@@ -203,47 +194,3 @@ def recalibrate_batchnorm(
             task.forward(net, inputs)
 
     return recompute_batchnorm_statistics(model, loader, forward, max_batches)
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    loader: Iterable[Batch],
-    task: ClassifierTask,
-    *,
-    device: torch.device,
-    amp: bool = False,
-) -> Predictions:
-    """Softmax outputs of ``model`` (eval mode) on every batch of ``loader``.
-
-    Pass the unwrapped model (not DDP): evaluation is local to a rank; combine the
-    ranks' predictions with :meth:`Predictions.concat`.
-
-    Returns:
-        Per-item probabilities, labels, video indices and the summed cross-entropy.
-    """
-    was_training = model.training
-    model.eval()
-    probs: list[np.ndarray] = []
-    labels: list[np.ndarray] = []
-    videos: list[np.ndarray] = []
-    loss_sum = 0.0
-    try:
-        for batch in loader:
-            inputs = task.prepare(tuple(batch[k].to(device, non_blocking=True)
-                                        for k in task.input_keys))
-            y = batch["y"].to(device)
-            with autocast(device, amp):
-                logits, _ = task.forward(model, inputs)
-            logits = logits.float()
-            loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-            probs.append(logits.softmax(1).cpu().numpy().astype(np.float32))
-            labels.append(batch["y"].cpu().numpy().astype(np.int64))
-            videos.append(batch["video"].cpu().numpy().astype(np.int64))
-    finally:
-        model.train(was_training)
-    if not probs:
-        return Predictions(np.zeros((0, 0), np.float32), np.zeros(0, np.int64),
-                           np.zeros(0, np.int64), 0.0)
-    return Predictions(np.concatenate(probs), np.concatenate(labels), np.concatenate(videos),
-                       loss_sum)

@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from components._console import verbose
+from components.config import as_plain
 from components.errors import InputError
+from components.jobs.config import section_name
 from components.training.checkpoint import (
     STATE_FILE,
     verify_checkpoint,
-)
-from components.training.config import (
-    as_plain,
-    section_name,
 )
 from components.training.request import Prepared, TrainRequest
 
@@ -99,7 +97,6 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], metrics: Map
     from components.tracking import promote_if_better
     from components.tracking.model_card import attach_model_card, training_card_facts
     from components.tracking.video_model import log_video_model
-    from components.training.config import as_plain
 
     job, request = prepared.request.job, prepared.request
     name = registered_name(request)

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from components._torch_threads import torch_threads
-from components.training.datasets import build_eval_dataset
+from components.jobs.datasets import build_eval_dataset
 from components.training.loop import finish_training, run_epoch
 from components.training.session import Session, WorkerPlan, build_session, seed_everything
 

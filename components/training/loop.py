@@ -34,22 +34,22 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
+from components.jobs.datasets import build_eval_dataset
+from components.jobs.evaluate import evaluate
 from components.metrics import Predictions, summarize
+from components.models.unwrap import unwrap_model
 from components.training.checkpoint import (
     capture_rng_state,
     checkpoint_dir_name,
     load_checkpoint,
     save_checkpoint,
-    unwrap_model,
 )
-from components.training.datasets import build_eval_dataset
 from components.training.epoch import (
     EpochStats,
-    evaluate,
     recalibrate_batchnorm,
     train_one_epoch,
 )
-from components.training.losses import NonFiniteLossError
+from components.training.nonfinite import NonFiniteLossError
 from components.training.progress import Counted, Sender
 from components.training.session import (
     ABORT_KEY,

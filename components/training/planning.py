@@ -14,24 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from components._hashing import file_sha256
+from components.config import as_plain
 from components.data.manifest import dataset_labels
 from components.errors import ConfigError, InputError
+from components.jobs.config import JobConfig, StudentConfig, section_name
+from components.jobs.data import JobData, index_job_data
+from components.jobs.datasets import flip_label_map
 from components.training.checkpoint import (
     META_FILE,
     make_fingerprint,
 )
-from components.training.config import (
-    OPERATIONAL_SETTINGS,
-    JobConfig,
-    StudentConfig,
-    TrainSettings,
-    as_plain,
-    section_name,
-)
-from components.training.datasets import flip_label_map
-from components.training.job_data import JobData, holdout_split, index_job_data
+from components.training.holdout import holdout_split
 from components.training.request import Prepared, TrainRequest
 from components.training.session import ModelPlan, TeacherPlan, WorkerPlan
+from components.training.settings import OPERATIONAL_SETTINGS, TrainSettings
 
 log = logging.getLogger(__name__)
 

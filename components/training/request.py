@@ -8,17 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.errors import HarError
+from components.jobs.config import JobConfig
+from components.jobs.data import JobData
 from components.training.checkpoint import (
     Fingerprint,
 )
-from components.training.config import (
-    DataPaths,
-    JobConfig,
-    OutputPaths,
-    TrainSettings,
-)
-from components.training.job_data import JobData
 from components.training.session import WorkerPlan
+from components.training.settings import DataPaths, OutputPaths, TrainSettings
 
 
 class TrainingError(HarError):

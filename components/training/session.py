@@ -26,12 +26,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from components.training.checkpoint import Fingerprint, restore_rng_state, unwrap_model
-from components.training.config import JobConfig, TrainSettings
-from components.training.datasets import build_datasets
-from components.training.job_data import VideoEntry
+from components.jobs.config import JobConfig
+from components.jobs.data import VideoEntry
+from components.jobs.datasets import build_datasets
+from components.jobs.tasks import ClassifierTask, DistillTask
+from components.models.unwrap import unwrap_model
+from components.training.checkpoint import Fingerprint, restore_rng_state
 from components.training.schedule import steps_per_epoch, warmup_cosine
-from components.training.tasks import ClassifierTask, DistillTask
+from components.training.settings import TrainSettings
 
 #: Key of a report that ends a run early (non-finite loss); its value is the message.
 ABORT_KEY = "har_abort"

@@ -51,13 +51,10 @@ import yaml
 
 from components._atomic import write_text_atomic
 from components._console import verbose
-from components.training.config import (
-    DataPaths,
-    StudentConfig,
-    TrainSettings,
-    as_plain,
-)
+from components.config import as_plain
+from components.jobs.config import StudentConfig
 from components.training.driver import TrainRequest, TrialContext
+from components.training.settings import DataPaths, TrainSettings
 from components.tuning.config import TuneSettings
 
 log = logging.getLogger(__name__)

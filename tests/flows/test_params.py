@@ -61,8 +61,8 @@ def test_dataset_configs_shipped_in_conf_are_valid():
 
 def test_the_mei_paper_protocol_builds_valid_stream_configs():
     from components.config import from_mapping, load_params
+    from components.jobs.config import StreamConfig
     from components.models.presets import deep_merge
-    from components.training.config import StreamConfig
 
     repo = Path(__file__).resolve().parents[2]
     protocol = load_dataset_config(repo / "conf" / "protocols" / "mei-paper.yaml")

@@ -92,7 +92,7 @@ def synthetic_shards(root: Path, kinds: tuple[str, ...] = ("frames", "gamma", "m
 
 def job_config(job: str, **overrides: Any) -> Any:
     """A config of ``job`` for 32x32 inputs."""
-    from components.training import StreamConfig, StudentConfig, TeacherConfig
+    from components.jobs.config import StreamConfig, StudentConfig, TeacherConfig
 
     common: dict[str, Any] = {"height": 32, "width": 32, "batch_size": 2, "epochs": 1}
     if job == "teacher":
@@ -173,7 +173,7 @@ def train_motion_stream(root: Path, folder: Path, epochs: int = 8, seed: int = 0
     Returns:
         (the trained model folder, {"train_top1", "test_top1"} of the last epoch).
     """
-    from components.training.config import AugmentConfig
+    from components.jobs.config import AugmentConfig
     from components.training.local import fit_locally
 
     shards = synthetic_shards(root, kinds=(kind,), params=MOTION_PARAMS, **MOTION_DATASET)

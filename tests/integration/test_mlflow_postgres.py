@@ -170,7 +170,8 @@ def _sweep_into(uri: str, root: str, ingest: str, represent: str) -> None:
 
     from training._fixtures import TINY_LIFT_KWARGS, settings
 
-    from components.training import DataPaths, StudentConfig
+    from components.jobs.config import StudentConfig
+    from components.training import DataPaths
     from components.tuning import TuneSettings, run_sweep
 
     os.environ["MLFLOW_TRACKING_URI"] = uri

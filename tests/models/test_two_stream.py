@@ -57,8 +57,8 @@ def test_ensemble_averages_probabilities() -> None:
 
 
 def test_separately_trained_members_each_learn_from_their_own_loss_only() -> None:
-    from components.training.losses import classification_loss
-    from components.training.tasks import ClassifierTask
+    from components.jobs.losses import classification_loss
+    from components.jobs.tasks import ClassifierTask
 
     x, y = torch.randn(4, 3, 4, 4), torch.tensor([0, 1, 2, 0])
 

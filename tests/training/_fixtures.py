@@ -79,7 +79,7 @@ def ray_session() -> Iterator[None]:
 
 def teacher_config(**overrides: Any) -> Any:
     """A teacher config for 16x16 clips of 4 frames."""
-    from components.training import TeacherConfig
+    from components.jobs.config import TeacherConfig
 
     base = TeacherConfig(height=16, width=16, clip_len=4, eval_clips=1, epochs=3, batch_size=4,
                          lr=1e-3)

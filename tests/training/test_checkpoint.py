@@ -1,4 +1,4 @@
-"""Checkpoints: contents, fingerprint refusal, the unwrapped model, the latest one."""
+"""Checkpoints: contents, fingerprint refusal, the unwrapped model's state, the latest one."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from components.training.checkpoint import (
     read_checkpoint_meta,
     restore_rng_state,
     save_checkpoint,
-    unwrap_model,
 )
 
 CONFIG = {"job": "teacher", "train_teacher": {"lr": 0.001, "epochs": 3}}
@@ -78,12 +77,6 @@ def test_ddp_prefixed_state_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="module."):
         save_checkpoint(tmp_path, fingerprint=_fingerprint(), job="teacher", model_name="m",
                         epoch=1, state={"model": wrapped})
-
-
-def test_unwrap_model_strips_wrappers() -> None:
-    inner = nn.Linear(2, 2)
-    assert unwrap_model(nn.DataParallel(inner)) is inner
-    assert unwrap_model(inner) is inner
 
 
 def test_latest_checkpoint_follows_rays_snapshot(tmp_path: Path) -> None:

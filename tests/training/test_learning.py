@@ -69,14 +69,9 @@ def fit_job(root: Path, job: str, augment: dict[str, Any] | None = None,
     params for it (demo preset networks), ``changes`` applied; no validation split
     (24 videos), so the last epoch is the model."""
     from components.config import from_mapping
+    from components.jobs.config import config_class, section_name
     from components.stages.train import with_preset_network
-    from components.training import (
-        DataPaths,
-        TrainRequest,
-        TrainSettings,
-        config_class,
-        section_name,
-    )
+    from components.training import DataPaths, TrainRequest, TrainSettings
     from components.training.driver import prepare_training
     from components.training.local import fit_locally
 

@@ -13,7 +13,8 @@ from components.cli import main
 from components.data.synthetic import SynthConfig, write_dataset
 from components.data.video import write_video
 from components.errors import InputError
-from components.training import DataPaths, StudentConfig, TeacherConfig, TrainRequest
+from components.jobs.config import StudentConfig, TeacherConfig
+from components.training import DataPaths, TrainRequest
 from components.training.driver import prepare_training, resolve_luminous_input
 from components.training.local import fit_locally
 from training._fixtures import settings, write_fake_teacher

@@ -17,7 +17,7 @@ import torch
 from components.training import DataPaths, TrainRequest
 from components.training.checkpoint import read_checkpoint_meta
 from components.training.driver import prepare_training
-from components.training.losses import NonFiniteLossError
+from components.training.nonfinite import NonFiniteLossError
 from components.training.session import ABORT_KEY
 from training._data import TinyDataset
 from training._fixtures import settings, teacher_config

@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from components._torch_threads import torch_threads
+from components.jobs.tasks import ClassifierTask, DistillTask
 from components.models import create_model
 from components.training.epoch import recalibrate_batchnorm, train_one_epoch
 from components.training.precise_bn import recompute_batchnorm_statistics, training_batchnorms
-from components.training.tasks import ClassifierTask, DistillTask
 
 CPU = torch.device("cpu")
 Batch = dict[str, torch.Tensor]

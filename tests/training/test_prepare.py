@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from components.errors import ConfigError
-from components.training import DataPaths, StudentConfig, TrainRequest
+from components.jobs.config import StudentConfig
+from components.training import DataPaths, TrainRequest
 from components.training.driver import prepare_training
 from training._data import TinyDataset
 from training._fixtures import TINY_LIFT_KWARGS, settings, teacher_config, write_fake_teacher

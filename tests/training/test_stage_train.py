@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from components.errors import ConfigError
+from components.jobs.config import StreamConfig, TeacherConfig
 from components.stages import train as train_stage
 from components.stages import tune as tune_stage
-from components.training import StreamConfig, TeacherConfig
 from components.training.driver import registered_name
 
 

@@ -11,7 +11,8 @@ import yaml
 from training._data import TinyDataset
 from training._fixtures import TINY_LIFT_KWARGS, settings, write_fake_teacher
 
-from components.training import DataPaths, StudentConfig, TrainRequest, TrialContext
+from components.jobs.config import StudentConfig
+from components.training import DataPaths, TrainRequest, TrialContext
 from components.tuning import TuneSettings, search_space, trial_request
 from components.tuning.sweep import SWEEP_RECORD, _concurrency
 

@@ -1,20 +1,19 @@
-"""Augmentations: consistent across a clip's frames, flow-aware, CutMix label mixing."""
+"""Clip augmentations: consistent across a clip's frames, flow-aware."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from components.training.augment import (
+from components.jobs.augment import (
     ClipAugParams,
     affine,
     apply_clip_params,
     colour_jitter,
-    cutmix,
     hflip,
     sample_clip_params,
 )
-from components.training.config import AugmentConfig
+from components.jobs.config import AugmentConfig
 
 
 def _clip(frames: int = 4, channels: int = 3, size: int = 8) -> torch.Tensor:
@@ -83,24 +82,6 @@ def test_all_off_changes_nothing() -> None:
     params = sample_clip_params(cfg, 4, torch.Generator().manual_seed(0))
     clip = _clip()
     torch.testing.assert_close(apply_clip_params(clip, params), clip)
-
-
-def test_cutmix_mixes_inputs_consistently_and_weights_labels_by_area() -> None:
-    main = torch.zeros(4, 3, 2, 8, 8)
-    for b in range(4):
-        main[b] = b
-    images = main[:, 0].clone()
-    labels = torch.tensor([0, 1, 2, 3])
-    (mixed_main, mixed_images), targets = cutmix(
-        (main, images), labels, alpha=1.0, gen=torch.Generator().manual_seed(3))
-    pasted = (mixed_main != main).any(dim=(1, 2))  # (B, H, W) where a partner was pasted
-    torch.testing.assert_close(mixed_images, mixed_main[:, 0])
-    area = 1.0 - targets.lam
-    for b in range(4):
-        if targets.y_b[b] != labels[b]:
-            assert pasted[b].float().mean().item() == pytest.approx(area)
-    assert 0.0 <= targets.lam <= 1.0
-    assert sorted(targets.y_b.tolist()) == [0, 1, 2, 3]
 
 
 def test_config_rejects_bad_probabilities() -> None:

@@ -1,5 +1,5 @@
 """Torch datasets over the representation shards (the job's data indexed by
-:mod:`.job_data`).
+:mod:`.data`).
 
 Inputs (written by ``har ingest`` and ``har represent``)::
 
@@ -56,10 +56,10 @@ from torch.utils.data import Dataset
 
 from components.data.sampling import ClipSampling, frame_indices
 from components.data.shards import ShardReader
-from components.training.augment import apply_clip_params, sample_clip_params
-from components.training.config import AugmentConfig, JobConfig
-from components.training.job_data import VideoEntry
-from components.training.views import crop_view
+from components.jobs.augment import apply_clip_params, sample_clip_params
+from components.jobs.config import AugmentConfig, JobConfig
+from components.jobs.data import VideoEntry
+from components.jobs.views import crop_view
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -181,7 +181,7 @@ class ClipDataset(_ShardDataset):
             x ``eval_crops`` crops per video.
         eval_clips: clips per video at evaluation.
         eval_crops: spatial crops per clip at evaluation
-            (:func:`components.training.views.crop_view`; 1: the whole frame).
+            (:func:`components.jobs.views.crop_view`; 1: the whole frame).
         seed: base seed.
         augment: augmentations (training only).
         norm: normalisation name (default: :func:`normalisation_for` a video model).

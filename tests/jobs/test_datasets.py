@@ -1,21 +1,16 @@
-"""Datasets over the shards, and the checks that run before training."""
+"""Datasets over the shards: samples' shapes, labels, clips and crops."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
-from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
+from training._data import TinyDataset
 
-from components.errors import InputError
-from components.training.config import StreamConfig, StudentConfig, TeacherConfig
-from components.training.datasets import ClipDataset, build_datasets, eval_clip_starts
-from components.training.job_data import holdout_split, index_job_data
-from training._data import TinyDataset, write_tiny_dataset
+from components.jobs.config import StreamConfig, StudentConfig, TeacherConfig
+from components.jobs.data import index_job_data
+from components.jobs.datasets import ClipDataset, build_datasets, eval_clip_starts
 
 TEACHER = TeacherConfig(height=16, width=16, clip_len=4, eval_clips=2, input="gamma")
 
@@ -94,61 +89,3 @@ def test_eval_clips_are_evenly_spaced() -> None:
     assert eval_clip_starts(10, 4, 1, 1) == [3]
     assert eval_clip_starts(10, 4, 1, 3) == [0, 3, 6]
     assert eval_clip_starts(3, 4, 1, 2) == [0, 0]
-
-
-def test_frame_size_mismatch_names_the_shard_meta(tiny_data: TinyDataset) -> None:
-    cfg = dataclasses.replace(TEACHER, height=32, width=32)
-    with pytest.raises(InputError, match="16x16") as err:
-        _index(tiny_data, "teacher", cfg)
-    assert err.value.path == tiny_data.represent / "gamma" / "meta.json"
-
-
-def test_class_count_mismatch_names_classes_txt(tiny_data: TinyDataset) -> None:
-    cfg = dataclasses.replace(TEACHER, num_classes=5)
-    with pytest.raises(InputError, match="lists 2 classes") as err:
-        _index(tiny_data, "teacher", cfg)
-    assert err.value.path.name == "classes.txt"
-
-
-def test_label_outside_the_classes_names_the_manifest_line(tmp_path: Path) -> None:
-    data = write_tiny_dataset(tmp_path, size=16, classes=3)
-    (data.ingest / "classes.txt").write_text("0 Class0\n1 Class1\n")
-    with pytest.raises(InputError, match="outside the 2 classes") as err:
-        _index(data, "teacher", TEACHER)
-    assert err.value.path.name == "manifest.csv" and err.value.line is not None
-
-
-def test_wrong_channel_count_is_refused(tmp_path: Path) -> None:
-    data = write_tiny_dataset(tmp_path, size=16, kinds=("frames", "flow"))
-    shutil.rmtree(data.represent / "frames")
-    shutil.copytree(data.represent / "flow", data.represent / "gamma")
-    meta = json.loads((data.represent / "gamma" / "meta.json").read_text())
-    meta["kind"] = "gamma"
-    (data.represent / "gamma" / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(InputError, match="must be"):
-        _index(data, "teacher", TEACHER)
-
-
-def test_videos_missing_from_a_shard_are_skipped(tmp_path: Path) -> None:
-    data = write_tiny_dataset(tmp_path, size=16)
-    manifest = data.ingest / "manifest.csv"
-    lines = manifest.read_text().splitlines()
-    extra = lines[1].replace("g01", "g99")
-    manifest.write_text("\n".join([*lines, extra]) + "\n")
-    index = _index(data, "teacher", TEACHER)
-    assert index.skipped == 1 and len(index.train) == 12
-
-
-def test_missing_representation_is_a_clear_error(tiny_data: TinyDataset) -> None:
-    shutil.rmtree(tiny_data.represent / "mei")
-    with pytest.raises(InputError, match="har represent --kind mei"):
-        _index(tiny_data, "motion", StreamConfig(height=16, width=16))
-
-
-def test_holdout_split_is_stratified_and_seeded(tiny_data: TinyDataset) -> None:
-    index = _index(tiny_data, "teacher", TEACHER)
-    train, val = holdout_split(index.train, 0.25, seed=0)
-    assert len(val) == 4 and len(train) == 8
-    assert sorted(e.label for e in val) == [0, 0, 1, 1]
-    assert holdout_split(index.train, 0.25, seed=0) == (train, val)
-    assert not {e.key for e in train} & {e.key for e in val}

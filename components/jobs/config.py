@@ -1,29 +1,27 @@
-"""The training jobs' parameters (params.yaml sections) as frozen dataclasses.
+"""The jobs' parameters (params.yaml sections) as frozen dataclasses.
 
-=================  ===================  ============================================
-section            dataclass            what it trains
-=================  ===================  ============================================
-``train:``         :class:`TrainSettings`  shared: Ray workers, GPUs, failures, seed
-``train_teacher:`` :class:`TeacherConfig`  R(2+1)D on gamma-corrected clips or flow
-``train_student:`` :class:`StudentConfig`  LIFT-Net, distilled from the teacher
-``train_normal:``  :class:`StreamConfig`   2D CNN on the base frame of each MEI batch
-``train_motion:``  :class:`StreamConfig`   2D CNN on MEIs (or rank-pooled images)
-=================  ===================  ============================================
+==================  ======================  ==========================================
+section             dataclass               the job
+==================  ======================  ==========================================
+``train_teacher:``  :class:`TeacherConfig`  R(2+1)D on gamma-corrected clips or flow
+``train_student:``  :class:`StudentConfig`  LIFT-Net, distilled from the teacher
+``train_normal:``   :class:`StreamConfig`   2D CNN on the base frame of each MEI batch
+``train_motion:``   :class:`StreamConfig`   2D CNN on MEIs (or rank-pooled images)
+==================  ======================  ==========================================
 
-Defaults are the CPU demo's values (about 8 frames of 64x64, a few epochs); the
-paper's values are given beside each field and in params.yaml. Only
-``components.stages`` builds these from params.yaml; everything below takes them.
+A trained model's ``model.json`` holds its job's section, from which inference rebuilds
+the config (:func:`config_class`). How a run executes (``train:``) is training's alone:
+:mod:`components.training.settings`. Defaults are the CPU demo's values (about 8 frames
+of 64x64, a few epochs); the paper's values are given beside each field and in
+params.yaml. Only ``components.stages`` builds these from params.yaml; everything below
+takes them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-
-from components.config import as_plain
 
 JobName = Literal["teacher", "student", "normal", "motion"]
 JOBS: tuple[str, ...] = ("teacher", "student", "normal", "motion")
@@ -114,91 +112,6 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
-class TrainSettings:
-    """params.yaml ``train:``: what every training job shares.
-
-    Attributes:
-        num_workers: Ray Train workers (DDP ranks). Paper: one per GPU.
-        use_gpu: ``auto`` (CUDA on the driver, or GPUs in the Ray cluster), true, false.
-        cpus_per_worker: CPUs Ray reserves per worker, also its torch/OpenMP
-            threads; 0 = the local CPUs divided by ``num_workers``.
-        max_failures: worker-group restarts (from the latest checkpoint) before the
-            run fails (Ray ``FailureConfig``).
-        seed: seed of everything random (per-rank and per-epoch seeds derive from it).
-        storage_path: where Ray keeps each run's checkpoints: a folder (relative to
-            the repository root) or, on a cluster, a shared path or URI (``s3://...``).
-        keep_checkpoints: checkpoints kept per run while it trains (the latest ones).
-        prune_checkpoints: once a run has finished and its outputs are written,
-            delete its epoch checkpoints (resuming a finished run trains afresh
-            anyway); the run folder keeps its ``state.json``.
-        log_checkpoint: also log the final resume checkpoint (model, optimiser,
-            scheduler state: several times the model) to the MLflow run; the
-            registered model holds the weights either way.
-        loader_workers: DataLoader processes per Ray worker (0: load in the worker;
-            shards are memory-mapped, so loading is cheap).
-        amp: mixed precision on CUDA (ignored on CPU).
-        channels_last: channels-last memory format on CUDA (ignored on CPU).
-        experiment: MLflow experiment.
-        log_model: log and register the trained model in MLflow.
-        preset: the model preset (``demo`` or ``paper``) whose networks the jobs build
-            (``conf/models.yaml``; a job's ``model``/``model_kwargs`` override it).
-        models_file: ``conf/models.yaml``: the presets, and the ``pretrained:`` map of
-            network name -> local weight file; null: no preset (every job section
-            names its model) and random initialisation.
-        val_fraction: share of the training videos held out for model selection
-            (whole scene groups when the names carry them; see
-            :func:`components.training.job_data.holdout_split`). Every epoch is scored on
-            them (``val/*``), the best epoch's weights are the trained model, and the
-            test split is scored once, by that model, after training. 0: no
-            validation; the last epoch is the model.
-        precise_bn_batches: after every epoch, recompute BatchNorm statistics over at
-            most this many training batches with the epoch's final weights (precise
-            BN, :mod:`components.training.precise_bn`); 0: off.
-    """
-
-    num_workers: int = 2
-    use_gpu: bool | Literal["auto"] = "auto"
-    cpus_per_worker: int = 0
-    max_failures: int = 1
-    seed: int = 0
-    storage_path: str = "outputs/ray"
-    keep_checkpoints: int = 2
-    prune_checkpoints: bool = True
-    log_checkpoint: bool = False
-    loader_workers: int = 0
-    amp: bool = True
-    channels_last: bool = True
-    experiment: str = "har"
-    log_model: bool = True
-    preset: str = "demo"
-    models_file: Path | None = Path("conf/models.yaml")
-    val_fraction: float = 0.2
-    precise_bn_batches: int = 64
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if self.precise_bn_batches < 0:
-            raise ValueError(f"precise_bn_batches must be >= 0, got {self.precise_bn_batches}")
-        if self.num_workers < 1:
-            raise ValueError(f"num_workers must be >= 1, got {self.num_workers}")
-        if self.cpus_per_worker < 0 or self.max_failures < 0 or self.loader_workers < 0:
-            raise ValueError("cpus_per_worker, max_failures and loader_workers must be >= 0")
-        if self.keep_checkpoints < 1:
-            raise ValueError(f"keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
-
-
-#: TrainSettings fields that change how a run executes, not what it computes:
-#: they are left out of the checkpoint fingerprint, so a run resumes with more
-#: workers or another storage location.
-OPERATIONAL_SETTINGS: frozenset[str] = frozenset({
-    "num_workers", "use_gpu", "cpus_per_worker", "max_failures", "storage_path",
-    "keep_checkpoints", "loader_workers", "channels_last", "experiment", "log_model",
-    "prune_checkpoints", "log_checkpoint",
-})
-
-
-@dataclass(frozen=True)
 class JobConfig:
     """Fields every training job has (see the subclasses for the jobs).
 
@@ -282,7 +195,7 @@ class ClipJobConfig(JobConfig):
         eval_clips: deterministic, evenly spaced clips per test video; the video's
             prediction is the mean of their softmax outputs.
         eval_crops: spatial crops per clip at evaluation (1: the whole frame; 3:
-            left, centre, right, :mod:`components.training.views`), averaged likewise.
+            left, centre, right, :mod:`components.jobs.views`), averaged likewise.
     """
 
     clip_len: int = 8
@@ -381,41 +294,6 @@ class StreamConfig(JobConfig):
     base_of: Literal["mei", "rank"] = "mei"
 
 
-@dataclass(frozen=True)
-class DataPaths:
-    """Where a training job reads its inputs (absolute paths in workers).
-
-    Attributes:
-        ingest: ``har ingest`` output: manifest.csv, classes.txt, dataset.json.
-        represent: ``har represent`` output: one shard folder per kind.
-    """
-
-    ingest: Path = Path("data/ingest")
-    represent: Path = Path("data/represent")
-
-    def resolved(self, root: Path) -> DataPaths:
-        return DataPaths(ingest=(root / self.ingest).resolve(),
-                         represent=(root / self.represent).resolve())
-
-
-@dataclass(frozen=True)
-class OutputPaths:
-    """Where a job writes what DVC tracks.
-
-    Attributes:
-        models: ``<models>/<job>/model.pt`` (state dict) and ``model.json``.
-        metrics: ``<metrics>/<job>.json``: final test metrics.
-        plots: ``<plots>/<job>.csv`` (per-epoch history) and ``<job>_confusion.png``.
-        name: the ``<job>`` part of these names; a variant of a job (the no-KD
-            student: ``student_nokd``) writes under its own name. Empty: the job.
-    """
-
-    models: Path = Path("models")
-    metrics: Path = Path("metrics")
-    plots: Path = Path("plots")
-    name: str = ""
-
-
 def config_class(job: str) -> type[JobConfig]:
     """The dataclass of a job's params section."""
     return {"teacher": TeacherConfig, "student": StudentConfig,
@@ -425,9 +303,3 @@ def config_class(job: str) -> type[JobConfig]:
 def section_name(job: str) -> str:
     """params.yaml section of ``job`` (``train_teacher``...)."""
     return f"train_{job}"
-
-
-def stable_hash(data: Any) -> str:
-    """SHA-256 of JSON-friendly ``data`` with sorted keys (the same on every machine)."""
-    text = json.dumps(as_plain(data), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,7 +1,7 @@
-"""Losses of the training jobs, and the non-finite loss guard.
+"""Losses of the jobs' tasks (:mod:`components.jobs.tasks`).
 
-* Teacher and 2D streams: cross-entropy (with CutMix: the area-weighted sum of
-  the two labels' cross-entropies).
+* Teacher and 2D streams: cross-entropy (with CutMix, :class:`MixedTargets`: the
+  area-weighted sum of the two labels' cross-entropies).
 * LIFT-Net student (knowledge distillation, the paper's Eq. 6):
   ``L = CE(logits, y) + lambda * sum_i |h1_i - h2_i|``. In the paper h1 and h2 are
   the pre-softmax outputs of the frozen teacher (on the luminous clip) and of the
@@ -13,42 +13,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
-from components.errors import HarError
-from components.training.augment import MixedTargets
 
+@dataclass(frozen=True)
+class MixedTargets:
+    """Labels after CutMix: loss = lam * CE(y_a) + (1 - lam) * CE(y_b)."""
 
-class NonFiniteLossError(HarError):
-    """The loss became NaN or infinite: training stops, the last good checkpoint stays.
-
-    Attributes:
-        epoch: 1-based epoch.
-        step: global optimiser step (1-based) at which the loss was not finite.
-        batch: 0-based batch index within the epoch.
-        value: the loss value (nan, inf or -inf).
-        videos: keys of the videos in the batch (when known).
-        rank: the DDP rank that raised it (None when not distributed).
-        local: whether this rank's own loss was not finite (False: another rank's).
-    """
-
-    def __init__(
-        self, *, epoch: int, step: int, batch: int, value: float,
-        videos: tuple[str, ...] = (), rank: int | None = None, local: bool = True,
-        detail: str = "",
-    ) -> None:
-        self.epoch, self.step, self.batch, self.value = epoch, step, batch, value
-        self.videos, self.rank, self.local = videos, rank, local
-        where = f" on rank {rank}" if rank is not None else ""
-        shown = ", ".join(videos[:8]) + (" ..." if len(videos) > 8 else "")
-        message = (
-            f"non-finite training loss ({value}) at epoch {epoch}, step {step} "
-            f"(batch {batch} of the epoch){where}"
-            + (f"; videos in the batch: {shown}" if videos else "")
-            + (f"; {detail}" if detail else "")
-        )
-        super().__init__(message)
+    y_a: torch.Tensor
+    y_b: torch.Tensor
+    lam: float
 
 
 def classification_loss(
@@ -84,8 +61,3 @@ def distillation_loss(h2: torch.Tensor, h1: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"h1 {tuple(h1.shape)} and h2 {tuple(h2.shape)} differ: the student's "
                          "teacher_feature_dim must be the teacher's feature width")
     return F.l1_loss(h2.float(), h1.detach().float())
-
-
-def is_finite(loss: torch.Tensor) -> bool:
-    """Whether a scalar loss is finite (not NaN, not +-inf)."""
-    return bool(torch.isfinite(loss.detach()).all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from components.training.views import crop_boxes, crop_view
+from components.jobs.views import crop_boxes, crop_view
 
 
 def test_three_crops_of_a_square_frame_run_left_to_right_at_seven_eighths() -> None:

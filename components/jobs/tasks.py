@@ -20,13 +20,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from components.training.augment import MixedTargets
-from components.training.checkpoint import unwrap_model
-from components.training.losses import (
+from components.jobs.losses import (
+    MixedTargets,
     classification_loss,
     distillation_loss,
     logit_distillation_loss,
 )
+from components.models.unwrap import unwrap_model
 
 
 @dataclass

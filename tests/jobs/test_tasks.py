@@ -1,16 +1,16 @@
-"""DistillTask: Eq. 6's L1 term on logits (or on features), and h1 read from the
-student's frozen copy of the teacher trunk."""
+"""DistillTask: Eq. 6's L1 term on logits (or on features), h1 read from the
+student's frozen copy of the teacher trunk, and CE alone without a teacher."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
+from training._fixtures import TINY_LIFT_KWARGS
 
+from components.jobs.losses import classification_loss, logit_distillation_loss
+from components.jobs.tasks import DistillTask
 from components.models import create_model
-from components.training.losses import logit_distillation_loss
-from components.training.tasks import DistillTask
-
-from ._fixtures import TINY_LIFT_KWARGS
 
 
 def test_the_logit_term_is_a_sum_over_classes_averaged_over_the_batch() -> None:
@@ -53,3 +53,27 @@ def test_h1_from_the_frozen_trunk_equals_the_teachers(kd_target: str) -> None:
         torch.testing.assert_close(parts_shared["kd"],
                                    (logits - teacher_logits).abs().sum(1).mean().detach())
     loss_shared.backward()  # gradients still flow into the student
+
+
+def test_distillation_adds_lambda_times_l1() -> None:
+    class Teacher(nn.Module):
+        def forward(self, lum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return lum, torch.ones(lum.shape[0], 4)  # (logits (B, 2), feature (B, 4))
+
+    lum = torch.tensor([[1.0, 0.5]])
+    logits = torch.tensor([[2.0, 0.0]])
+    h2 = torch.zeros(1, 4)
+    ce = classification_loss(logits, torch.tensor([0]))
+    # Eq. 6 (default): |2 - 1| + |0 - 0.5| summed over the classes
+    on_logits = DistillTask(teacher=Teacher(), kd_lambda=2.0)
+    total, parts = on_logits.loss(logits, h2, (torch.zeros(1), lum), torch.tensor([0]))
+    torch.testing.assert_close(total, ce + 2.0 * 1.5)
+    assert set(parts) == {"ce", "kd"}
+    # features: mean |0 - 1| over the 4 components
+    on_features = DistillTask(teacher=Teacher(), kd_lambda=2.0, kd_target="features")
+    total, _ = on_features.loss(logits, h2, (torch.zeros(1), lum), torch.tensor([0]))
+    torch.testing.assert_close(total, ce + 2.0 * 1.0)
+    no_kd = DistillTask(teacher=None)
+    total, parts = no_kd.loss(logits, h2, (torch.zeros(1), lum), torch.tensor([0]))
+    torch.testing.assert_close(total, ce)
+    assert set(parts) == {"ce"}
