@@ -60,6 +60,7 @@ from components.ablation.experiments import (
     recorded_links,
     run_experiment,
 )
+from flows.pipeline import shared_ray
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORT_DIR = Path("reports/ablation")
@@ -188,19 +189,22 @@ def har_ablate(
     logger.info("%d cell(s) for table(s) %s; MLflow at %s", len(chosen),
                 ", ".join(t.name for t in tables), tracking_uri)
     results: dict[str, CellResult] = {}
-    for cell in chosen:
-        experiment = spec.experiment_name(cell.name)
-        state = run_cell(cell.name, experiment,
-                         set_params(base, cell.overrides, params=params), repo,
-                         tracking_uri, list(spec.targets), return_state=True)
-        if state.is_failed():
-            error = state.result(raise_on_failure=False)
-            message = str(error) if isinstance(error, BaseException) else (state.message or "")
-            seconds = getattr(error, "seconds", 0.0)
-            logger.warning("cell %s failed: %s", cell.name, message)
-            results[cell.name] = failed(cell.name, experiment, message or "failed", seconds)
-        else:
-            results[cell.name] = state.result()
+    # One Ray head for every cell's training stages (each would start its own).
+    with shared_ray(list(spec.targets) or None):
+        for cell in chosen:
+            experiment = spec.experiment_name(cell.name)
+            state = run_cell(cell.name, experiment,
+                             set_params(base, cell.overrides, params=params), repo,
+                             tracking_uri, list(spec.targets), return_state=True)
+            if state.is_failed():
+                error = state.result(raise_on_failure=False)
+                message = str(error) if isinstance(error, BaseException) else \
+                    (state.message or "")
+                seconds = getattr(error, "seconds", 0.0)
+                logger.warning("cell %s failed: %s", cell.name, message)
+                results[cell.name] = failed(cell.name, experiment, message or "failed", seconds)
+            else:
+                results[cell.name] = state.result()
     rows: list[dict[str, Any]] = []
     for table_spec in tables:
         rows += write_table(spec.tables[table_spec.name], results, repo)

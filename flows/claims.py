@@ -53,6 +53,7 @@ from components.ablation.experiments import (
     run_experiment,
 )
 from flows.params import load_dataset_config, merged
+from flows.pipeline import shared_ray
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORT_DIR = Path("reports/claims")
@@ -112,6 +113,23 @@ def _outcome(cell: str, plan: ExperimentPlan, run: ExperimentRun | None, error: 
                        exp_rev=run.rev, stages_run=run.stages_run, seconds=run.seconds)
 
 
+def _check_plan(plan: ExperimentPlan, chosen: tuple[ClaimSpec, ...], base: dict[str, Any],
+                repo: str, tracking_uri: str, params: dict[str, Any]) -> dict[str, CellOutcome]:
+    """Run one configuration's experiment; each of its cells' outcome (failed or not)."""
+    rows = {ref.row for claim in chosen for ref in claim.refs if ref.cell in plan.cells}
+    state = run_plan(plan, rows, base, repo, tracking_uri, params, return_state=True)
+    run, error, seconds = None, "", 0.0
+    if state.is_failed():
+        exc = state.result(raise_on_failure=False)
+        error = str(exc) if isinstance(exc, BaseException) else (state.message or "failed")
+        seconds = exc.seconds if isinstance(exc, CellFailed) else 0.0
+        get_run_logger().warning("experiment %s failed: %s", plan.name, failure_reason(error))
+    else:
+        run = state.result()
+    return {cell: _outcome(cell, plan, run, error, seconds, rows, repo, tracking_uri)
+            for cell in plan.cells}
+
+
 @flow(name="har-claims", log_prints=True)
 def har_claims(
     claims: list[str] | None = None,
@@ -145,19 +163,10 @@ def har_claims(
     logger.info("%d claim(s), %d experiment(s): %s; MLflow at %s", len(chosen), len(plans),
                 ", ".join(f"{p.name} ({' '.join(p.targets)})" for p in plans), tracking_uri)
     outcomes: dict[str, CellOutcome] = {}
-    for plan in plans:
-        rows = {ref.row for claim in chosen for ref in claim.refs if ref.cell in plan.cells}
-        state = run_plan(plan, rows, base, repo, tracking_uri, params, return_state=True)
-        run, error, seconds = None, "", 0.0
-        if state.is_failed():
-            exc = state.result(raise_on_failure=False)
-            error = str(exc) if isinstance(exc, BaseException) else (state.message or "failed")
-            seconds = exc.seconds if isinstance(exc, CellFailed) else 0.0
-            logger.warning("experiment %s failed: %s", plan.name, failure_reason(error))
-        else:
-            run = state.result()
-        for cell in plan.cells:
-            outcomes[cell] = _outcome(cell, plan, run, error, seconds, rows, repo, tracking_uri)
+    # One Ray head for every experiment's training stages (each would start its own).
+    with shared_ray([stage for plan in plans for stage in plan.targets]):
+        for plan in plans:
+            outcomes.update(_check_plan(plan, chosen, base, repo, tracking_uri, params))
     verdicts: list[Verdict] = [judge(claim, outcomes) for claim in chosen]
     dataset = next((o.dataset for o in outcomes.values() if o.dataset), "")
     markdown = claims_markdown(verdicts, outcomes, spec, dataset=dataset)

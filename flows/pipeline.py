@@ -127,9 +127,12 @@ RAY_STAGES = ("represent_", "train_", "tune")
 
 
 @contextlib.contextmanager
-def shared_ray(stages: list[str]) -> Iterator[str | None]:
-    """One local Ray head for ``stages`` when one of them runs on Ray and no
-    ``RAY_ADDRESS`` is set; yields the address the stages join (None: no head).
+def shared_ray(stages: list[str] | None) -> Iterator[str | None]:
+    """One local Ray head for ``stages`` (None: the whole pipeline) when one of them
+    runs on Ray and no ``RAY_ADDRESS`` is set; yields the address the stages join
+    (None: no head). The stages may run in DVC experiments' temporary clones (``har
+    claims``, ``har ablate``): they and the head's workers import the package
+    installed in the project's venv alike.
 
     The address and the head's token go into this process's environment for the
     block (the stage subprocesses inherit it; not a task parameter, so the token
@@ -138,7 +141,7 @@ def shared_ray(stages: list[str]) -> Iterator[str | None]:
     from components.ray_head import local_ray_head
 
     if os.environ.get("RAY_ADDRESS", "").strip() or \
-            not any(name.startswith(RAY_STAGES) for name in stages):
+            (stages is not None and not any(name.startswith(RAY_STAGES) for name in stages)):
         yield os.environ.get("RAY_ADDRESS") or None
         return
     with local_ray_head() as head:

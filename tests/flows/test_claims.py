@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 
 import pytest
@@ -31,7 +32,24 @@ def test_two_claims_over_two_experiments_with_linked_runs(deployed_run, prefect_
     full["claims"] = [c for c in full["claims"] if c["name"] in ("gradient-mei", "fusion")]
     config.write_text(yaml.safe_dump(full))
 
+    # The experiments' Ray stages join one head the flow starts (each would start its
+    # own): record the head and whether Ray workers ran on it before it stops.
+    import components.ray_head as ray_head
+
+    heads: list[list[str]] = []
+    start_head = ray_head.local_ray_head
+
+    @contextlib.contextmanager
+    def recorded_head(*args, **kwargs):
+        with start_head(*args, **kwargs) as head:
+            yield head
+            heads.append([p.name for p in head.temp_dir.rglob("python-core-worker-*")])
+
+    monkeypatch.setattr(ray_head, "local_ray_head", recorded_head)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+
     rows = {r["claim"]: r for r in har_claims(repo=str(repo), config=str(config))}
+    assert len(heads) == 1, heads
 
     # mei-gradient is params.yaml as it is: it shares the baseline's experiment,
     # which ran nothing; mei-equal reproduced only what the motion stream needs.
@@ -64,6 +82,7 @@ def test_two_claims_over_two_experiments_with_linked_runs(deployed_run, prefect_
     assert "train_normal" not in cells and "evaluate" not in cells  # only what the claim reads
     if equal_run.data.tags["har.dvc_exp"] == "claim-mei-equal":  # it ran, not the run-cache
         assert "represent_mei" in cells and "train_motion" in cells
+        assert heads[0], "the stages ran no Ray worker on the flow's head"
     baseline = next(x for x in markdown.splitlines() if "`claim-baseline`" in x)
     assert not any(stage in baseline for stage in ("train_", "evaluate", "represent_mei"))
     with (repo / "reports/claims/claims.csv").open(newline="") as handle:
