@@ -1,7 +1,9 @@
 """The ``har`` command: one sub-command per pipeline stage.
 
-Each stage lives in ``components.stages.<name>`` and exposes ``configure(parser)``
-and ``run(args) -> int``. Stage modules keep heavy imports (torch, ray, av) inside
+Each stage lives in ``components.stages.<name>`` (the commands that run a Prefect
+flow over DVC experiments in ``flows.commands.<name>``: the entry point is the one
+place that may reach above ``components/``) and exposes ``configure(parser)`` and
+``run(args) -> int``. Stage modules keep heavy imports (torch, ray, av) inside
 ``run`` so that ``har --help`` stays fast.
 """
 
@@ -32,8 +34,8 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("export", "components.stages.export", "ONNX / TorchScript export, checked: parity, latency"),
     ("plots", "components.stages.plots", "DVC's plots as a page that renders offline"),
     ("models", "components.stages.models", "table of every model: parameters and FLOPs per clip"),
-    ("ablate", "components.stages.ablate", "LIFT-Net and MEI ablation tables (DVC experiments)"),
-    ("claims", "components.stages.claims", "the papers' claims checked on this dataset"),
+    ("ablate", "flows.commands.ablate", "LIFT-Net and MEI ablation tables (DVC experiments)"),
+    ("claims", "flows.commands.claims", "the papers' claims checked on this dataset"),
     ("with-ray", "components.stages.with_ray", "run a command whose stages share one Ray head"),
 )
 
