@@ -34,8 +34,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Unit tests spread over the cores (pytest-xdist; one BLAS thread per worker): they
+# share no service, port or folder. `make test` stays in one process, since its
+# integration tests start Ray heads and servers that each expect the machine to
+# themselves.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not integration and not slow"
+	$(BIN)/python -m pytest -m "not integration and not slow" -n auto --maxprocesses=4
 
 bench: $(STAMP)
 	bash scripts/bench.sh
