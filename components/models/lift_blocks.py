@@ -1,5 +1,8 @@
 """LIFT-Net's repeated block: LIFT, Critic, cross-attention fusion, Fourier Enhancement.
 
+Paper: LIFT-Net, the LIFT module, the Critic module, Feature Fusion and Fourier
+Enhancement, repeated N times (``docs/paper-fidelity.md``, section 2).
+
 Every module works on token sequences (B, L, E): E the embedding width, L the
 number of time steps. Following the paper, normalisation sits on the branch
 and the residual is added after it: ``x + LN(f(x))``.

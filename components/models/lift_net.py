@@ -1,5 +1,8 @@
 """LIFT-Net: Light Invariant Fourier Transformer for action recognition in any light.
 
+Paper: LIFT-Net, the whole student network: Main-Stream, Luminous pathway, the N
+repeated blocks and the classification head (``docs/paper-fidelity.md``, section 2).
+
 The student network of the paper's knowledge-distillation scheme
 (``docs/paper-fidelity.md``, LIFT-Net): a Main-Stream that reads the raw, possibly
 dark frames, a Luminous pathway that reads a light-invariant view of the same

@@ -1,5 +1,8 @@
 """The Partial ViT of LIFT-Net's Main-Stream: the first few blocks of a timm ViT.
 
+Paper: LIFT-Net, Main-Stream (Partial ViT, shared over frames, the first block
+trainable; ``docs/paper-fidelity.md``, section 2).
+
 One set of weights is applied to every frame (frames are folded into the
 batch), and the CLS token of each frame is returned. Only the first
 ``trainable_blocks`` blocks train (the paper's setting is 1 of 5); the patch

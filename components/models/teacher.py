@@ -1,5 +1,9 @@
 """The R(2+1)D teacher (and R3D for the ablation): torchvision video ResNets.
 
+Paper: LIFT-Net, the teacher of the knowledge-distillation scheme and the
+Luminous pathway's R(2+1)D; the R3D ablation of Table VI
+(``docs/paper-fidelity.md``, section 2).
+
 The teacher is trained with cross-entropy on gamma-corrected clips (or optical
 flow); LIFT-Net's luminous pathway then reuses its trunk (stem and the four
 residual stages) with the same weights, and the distillation loss (Eq. 6)

@@ -1,5 +1,8 @@
 """The MEI two-stream network's 2D CNNs (timm), their ensemble, and late fusion.
 
+Paper: the MEI two-stream network, its normal and motion streams, the backbones
+and their ensemble, and late fusion (``docs/paper-fidelity.md``, section 1).
+
 A *normal stream* CNN classifies the last frame of each batch of N frames; a
 *motion stream* CNN classifies the Motion Embedded Image (or a rank-pooled
 dynamic image). Each stream is one of the paper's backbones, or an ensemble
