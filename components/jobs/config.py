@@ -11,10 +11,11 @@ section             dataclass               the job
 
 A trained model's ``model.json`` holds its job's section, from which inference rebuilds
 the config (:func:`config_class`). How a run executes (``train:``) is training's alone:
-:mod:`components.training.settings`. Defaults are the CPU demo's values (about 8 frames
-of 64x64, a few epochs); the paper's values are given beside each field and in
-params.yaml. Only ``components.stages`` builds these from params.yaml; everything below
-takes them.
+:mod:`components.training.settings`. Defaults are generic CPU demo values (8 frames of
+32x32: params.yaml's frame size, which ``represent:`` shares; a few epochs); each job
+section of params.yaml sets its own epochs, rates and augmentations, and the paper's
+values are given beside each field there. Only ``components.stages`` builds these from
+params.yaml; everything below takes them.
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ class JobConfig:
     model: str = ""
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     input: str = ""
-    height: int = 64
-    width: int = 64
+    height: int = 32
+    width: int = 32
     epochs: int = 3
     batch_size: int = 8
     eval_batch_size: int = 0

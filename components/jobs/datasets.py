@@ -60,6 +60,7 @@ from components.jobs.augment import apply_clip_params, sample_clip_params
 from components.jobs.config import AugmentConfig, JobConfig
 from components.jobs.data import VideoEntry
 from components.jobs.views import crop_view
+from components.representations.flow import FLOW_CHANNELS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -70,7 +71,7 @@ NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
     "kinetics": (KINETICS_MEAN, KINETICS_STD),
     "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-    "flow": ((0.5, 0.5), (0.5, 0.5)),
+    "flow": ((0.5,) * FLOW_CHANNELS, (0.5,) * FLOW_CHANNELS),
 }
 
 

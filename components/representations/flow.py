@@ -31,6 +31,9 @@ from components.representations._checks import RepresentationError, as_clip, pos
 FlowMethod = Literal["tvl1", "farneback", "dis", "raft"]
 METHODS: tuple[str, ...] = ("tvl1", "farneback", "dis", "raft")
 DEFAULT_BOUND = 20.0
+#: Channels of a flow image: the x (rightward) and y (downward) displacement. Every
+#: count of flow channels (shards, normalisation, model inputs) derives from this one.
+FLOW_CHANNELS = 2
 
 #: cv2.calcOpticalFlowFarneback arguments (OpenCV's documented example values).
 FARNEBACK_DEFAULTS: dict[str, Any] = {
@@ -101,7 +104,7 @@ def optical_flow(
             f"frames must have 1 (grey) or 3 (RGB) channels, got {clip.shape[-1]}"
         )
     t, h, w, _ = clip.shape
-    out = np.empty((t - 1, h, w, 2), dtype=np.uint8)
+    out = np.empty((t - 1, h, w, FLOW_CHANNELS), dtype=np.uint8)
     if method == "raft":
         _raft_into(
             out,
@@ -179,8 +182,9 @@ def flow_to_rgb(
         ``255 * min(|f| / max_magnitude, 1)``. Zero flow is black.
     """
     arr = np.asarray(flow)
-    if arr.ndim < 3 or arr.shape[-1] != 2:
-        raise RepresentationError(f"flow must be (..., H, W, 2), got shape {arr.shape}")
+    if arr.ndim < 3 or arr.shape[-1] != FLOW_CHANNELS:
+        raise RepresentationError(f"flow must be (..., H, W, {FLOW_CHANNELS}), "
+                                  f"got shape {arr.shape}")
     f = dequantize_flow(arr, bound) if arr.dtype == np.uint8 else arr.astype(np.float32)
     top = float(bound if max_magnitude is None else max_magnitude)
     if not (math.isfinite(top) and top > 0):

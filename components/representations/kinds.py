@@ -7,20 +7,29 @@ to the decoded frame sequence, which is the same for every kind of a dataset
 
 * ``frames``: the clip itself; item p is frame p.
 * ``gamma``: gamma-corrected frames; item p is frame p.
-* ``flow``: optical flow, C = 2; item p is the flow from frame p to p + 1.
+* ``flow``: optical flow, C = :data:`~components.representations.flow.FLOW_CHANNELS`
+  (x, y); item p is the flow from frame p to p + 1.
 * ``mei``: motion embedded images; item k covers frames
   ``[k*interval, k*interval + n)`` and ``base_positions[k]`` is its last frame.
 * ``rank``: rank-pooled dynamic images over windows; ``base_positions`` as for MEI.
+
+A kind's parameters are frozen dataclasses (:class:`MEIParams`, :class:`GammaParams`,
+:class:`FlowParams`, :class:`RankParams`; all four in :class:`KindParams`), built from
+params.yaml ``represent:`` by the stage. :meth:`KindParams.to_json` is what the
+shards' ``meta.json`` (and from there a model's ``model.json``) records under
+``kind_params``; :meth:`KindParams.from_json` reads it back at prediction. The
+defaults are params.yaml's values (``tests/test_params_defaults.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 
-from components.representations.flow import optical_flow
+from components.representations.flow import DEFAULT_BOUND, FLOW_CHANNELS, optical_flow
 from components.representations.gamma import gamma_correct
 from components.representations.mei import motion_embedded_images
 from components.representations.rank_pool import rank_pooled_images
@@ -40,19 +49,53 @@ def check_at_least(key: str, value: object, minimum: int) -> None:
         raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
 
 
+_P = TypeVar("_P", bound="_StoredParams")
+
+
+class _StoredParams:
+    """``to_json``/``from_json`` of one kind's frozen parameter dataclass.
+
+    The JSON form holds every field under its name (scalars only), as the shards'
+    ``meta.json`` records it.
+    """
+
+    #: Keys a stored spec may lack, with the value that makes what it made: a key added
+    #: after specs were first written (older specs predate it). A key missing
+    #: otherwise (a hand-written spec) takes the dataclass default.
+    ABSENT_MEANS: ClassVar[Mapping[str, Any]] = {}
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field by name (what ``kind_params`` records)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls: type[_P], data: Mapping[str, Any]) -> _P:
+        """The parameters a stored spec records (inverse of :meth:`to_json`).
+
+        Raises:
+            TypeError: an unknown key.
+            ValueError: a value out of range.
+        """
+        return cls(**{**cls.ABSENT_MEANS, **data})
+
+
 @dataclass(frozen=True)
-class MEIParams:
+class MEIParams(_StoredParams):
     """MEI batches: ``n`` frames a batch, a new batch every ``interval`` frames.
-    Paper: n = 10; interval 5 (SEAGS_V1) or 10 (UCF-101).
+    Paper: n = 10; interval 5 (SEAGS_V1) or 10 (UCF-101); the defaults are
+    params.yaml's (the demo's 16-frame videos: a batch every 2 frames).
 
     ``source``: ``frames`` (the paper, daylight video) or ``gamma``: the frames are
     gamma-corrected first (``represent.gamma``), so that a dark video's MEI shows
     the motion instead of sensor noise a few levels above black."""
 
+    #: MEIs were made from the decoded frames before ``source`` existed.
+    ABSENT_MEANS: ClassVar[Mapping[str, Any]] = {"source": "frames"}
+
     n: int = 10
-    interval: int = 10
+    interval: int = 2
     method: Literal["gradient", "equal"] = "gradient"
-    source: Source = "frames"
+    source: Source = "gamma"
 
     def __post_init__(self) -> None:
         check_at_least("mei.n", self.n, 1)
@@ -64,7 +107,7 @@ class MEIParams:
 
 
 @dataclass(frozen=True)
-class GammaParams:
+class GammaParams(_StoredParams):
     """Gamma intensity correction; ``gamma: auto`` picks gamma per clip so that the
     mean luminance reaches ``target_mean`` (0..1)."""
 
@@ -80,13 +123,13 @@ class GammaParams:
 
 
 @dataclass(frozen=True)
-class FlowParams:
+class FlowParams(_StoredParams):
     """Optical flow: ``tvl1`` (TSN-era fidelity, slow on CPU), ``farneback``, ``dis``
     (fast CPU default) or ``raft`` (GPU; weights from ``raft_weights``). Flow is
     clipped to +-``bound`` pixels and mapped linearly onto 0..255."""
 
     method: Literal["tvl1", "farneback", "dis", "raft"] = "dis"
-    bound: float = 20.0
+    bound: float = DEFAULT_BOUND
     raft_weights: str | None = None
     device: str = "cpu"
 
@@ -99,19 +142,30 @@ class FlowParams:
 
 
 @dataclass(frozen=True)
-class RankParams:
+class RankParams(_StoredParams):
     """Approximate rank pooling over windows of ``window`` frames, ``stride`` apart;
     ``source`` as for :class:`MEIParams`."""
 
+    #: Dynamic images were made from the decoded frames before ``source`` existed.
+    ABSENT_MEANS: ClassVar[Mapping[str, Any]] = {"source": "frames"}
+
     window: int = 10
-    stride: int = 10
-    source: Source = "frames"
+    stride: int = 2
+    source: Source = "gamma"
 
     def __post_init__(self) -> None:
         check_at_least("rank.window", self.window, 2)  # a ranking needs two frames
         check_at_least("rank.stride", self.stride, 1)
         if self.source not in SOURCES:
             raise ValueError(f"rank.source must be one of {SOURCES}, got {self.source!r}")
+
+
+#: The kinds with parameters, and their classes.
+_PARAMS_OF: dict[str, type[_StoredParams]] = {
+    "mei": MEIParams, "gamma": GammaParams, "flow": FlowParams, "rank": RankParams}
+#: The kinds made from a choice of frames (``source``): with ``gamma``, the gamma
+#: parameters are recorded with them.
+_SOURCED = ("mei", "rank")
 
 
 @dataclass(frozen=True)
@@ -123,9 +177,40 @@ class KindParams:
     flow: FlowParams = field(default_factory=FlowParams)
     rank: RankParams = field(default_factory=RankParams)
 
+    def to_json(self, kind: str) -> dict[str, Any]:
+        """The parameters that determine ``kind``'s output (the shards' ``kind_params``).
+
+        A motion image made from gamma-corrected frames also records the gamma
+        parameters, under ``gamma``; a kind without parameters records ``{}``.
+        """
+        if kind not in _PARAMS_OF:
+            return {}
+        own: _StoredParams = getattr(self, kind)
+        data = own.to_json()
+        if kind in _SOURCED and data["source"] == "gamma":
+            data["gamma"] = self.gamma.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, kind: str, data: Mapping[str, Any]) -> KindParams:
+        """Inverse of :meth:`to_json`: the parameters that make ``kind`` (the other
+        kinds' are the defaults).
+
+        Raises:
+            TypeError: an unknown key.
+            ValueError: a value out of range.
+        """
+        if kind not in _PARAMS_OF:
+            return cls()
+        own = dict(data)
+        gamma = own.pop("gamma", None) if kind in _SOURCED else None
+        extra = {"gamma": GammaParams.from_json(gamma)} if gamma is not None else {}
+        return cls(**{kind: _PARAMS_OF[kind].from_json(own)}, **extra)
+
 
 #: Channels of one frame of each kind: optical flow is (dx, dy); the rest are RGB.
-KIND_CHANNELS: dict[str, int] = {"frames": 3, "gamma": 3, "flow": 2, "mei": 3, "rank": 3}
+KIND_CHANNELS: dict[str, int] = {"frames": 3, "gamma": 3, "flow": FLOW_CHANNELS, "mei": 3,
+                                 "rank": 3}
 
 
 def channels_of(kind: str) -> int:
@@ -175,29 +260,7 @@ def _source_frames(frames_thwc_uint8: np.ndarray, source: str,
     return frames_thwc_uint8
 
 
-def kind_params_dict(kind: str, params: KindParams) -> dict[str, Any]:
-    """The parameters that determine ``kind``'s output (stored in shard metadata).
-
-    A motion image made from gamma-corrected frames also records the gamma
-    parameters, under ``gamma``.
-    """
-    from dataclasses import asdict
-
-    if kind not in ("mei", "gamma", "flow", "rank"):
-        return {}
-    own = asdict(getattr(params, kind))
-    if kind in ("mei", "rank") and own["source"] == "gamma":
-        own["gamma"] = asdict(params.gamma)
-    return own
-
-
-def kind_params_from_dict(kind: str, own: dict[str, Any]) -> KindParams:
-    """Inverse of :func:`kind_params_dict`: the :class:`KindParams` that make ``kind``."""
-    classes = {"mei": MEIParams, "gamma": GammaParams, "flow": FlowParams, "rank": RankParams}
-    if kind not in classes:
-        return KindParams()
-    own = dict(own)
-    # A motion image's gamma correction is stored under "gamma" (kind_params_dict).
-    gamma = own.pop("gamma", None) if kind in ("mei", "rank") else None
-    extra = {"gamma": GammaParams(**gamma)} if gamma is not None else {}
-    return KindParams(**{kind: classes[kind](**own)}, **extra)
+def kind_params_from_dict(kind: str, own: Mapping[str, Any]) -> KindParams:
+    """:meth:`KindParams.from_json` under its former name (callers in
+    ``components.inference`` still use it)."""
+    return KindParams.from_json(kind, own)

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 class RepresentConfig:
     """params.yaml ``represent:`` (shared by the kinds) and one sub-section per kind.
 
+    Defaults are params.yaml's (``tests/test_params_defaults.py``).
+
     Attributes:
         height, width: frame size the videos are decoded to (pixels). LIFT-Net
             paper: 224 (the MEI paper is silent); the CPU demo uses 32.
@@ -57,8 +59,8 @@ class RepresentConfig:
         shard_size_mb: a new shard file starts past this size.
     """
 
-    height: int = 64
-    width: int = 64
+    height: int = 32
+    width: int = 32
     frame_stride: int = 1
     max_frames: int = 0
     workers: int = 2
@@ -83,6 +85,7 @@ class RepresentConfig:
         return DecodeSpec(self.height, self.width, self.frame_stride, self.max_frames)
 
     def kind_params(self) -> KindParams:
+        """The kinds' parameters (``mei``, ``gamma``, ``flow``, ``rank``) as one value."""
         return KindParams(mei=self.mei, gamma=self.gamma, flow=self.flow, rank=self.rank)
 
 
@@ -203,7 +206,6 @@ def run(args: argparse.Namespace) -> int:
         read_manifest,
         write_quarantine,
     )
-    from components.representations.kinds import kind_params_dict
 
     cfg = stage_config(args, "represent", RepresentConfig, {
         "workers": args.workers, "height": args.height, "width": args.width,
@@ -213,8 +215,7 @@ def run(args: argparse.Namespace) -> int:
     root = args.root or Path(read_dataset_info(args.manifest.parent / DATASET_FILE)["root"])
     out: Path = args.out or Path("data/represent") / kind
     jobs, refused = _jobs_inside(root, rows)
-    shard_params = {"kind_params": kind_params_dict(kind, cfg.kind_params()),
-                    **cfg.decode.to_json()}
+    shard_params = {"kind_params": cfg.kind_params().to_json(kind), **cfg.decode.to_json()}
     started = time.monotonic()
     records, failures, frames_total = _write_shards(out, kind, cfg, jobs, shard_params)
     failures = refused + failures

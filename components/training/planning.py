@@ -5,7 +5,6 @@ config, build the worker plan and the run's fingerprint (:func:`prepare_training
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import shutil
@@ -100,14 +99,14 @@ def _teacher(cfg: StudentConfig, data: JobData, root: Path) -> tuple[TeacherPlan
                                                                     dict[str, Any] | None]:
     if not cfg.kd:
         return None, None
-    from components.models.folder import MODEL_FILE, read_model_info
+    from components.models.folder import MODEL_FILE, MODEL_INFO_FILE, read_model_info
 
     folder = cfg.teacher if cfg.teacher.is_absolute() else root / cfg.teacher
     info = read_model_info(folder)
     weights = folder / MODEL_FILE
     if not weights.is_file():
         raise InputError(weights, "trained teacher weights not found (har train --job teacher)")
-    info_path = folder / "model.json"
+    info_path = folder / MODEL_INFO_FILE
     if info.get("input") != cfg.input:
         raise ConfigError(info_path, f"the teacher was trained on '{info.get('input')}' but "
                           f"train_student.input is '{cfg.input}': the student's luminous "
@@ -143,7 +142,7 @@ def resolve_luminous_input(job: str, cfg: JobConfig, ingest_dir: Path, root: Pat
     if job not in ("teacher", "student") or cfg.input != "auto":
         return cfg
     from components.data.lighting import luminous_input
-    from components.data.manifest import DATASET_FILE
+    from components.data.manifest import DATASET_FILE, read_dataset_info
 
     if job == "student" and getattr(cfg, "kd", True):
         from components.models.folder import read_model_info
@@ -154,10 +153,7 @@ def resolve_luminous_input(job: str, cfg: JobConfig, ingest_dir: Path, root: Pat
             log.info("%s.input auto: the teacher's, %s", section_name(job), teacher_input)
             return dataclasses.replace(cfg, input=teacher_input)
     info_path = ingest_dir / DATASET_FILE
-    try:
-        lighting = json.loads(info_path.read_text()).get("lighting")
-    except (OSError, ValueError) as exc:
-        raise InputError(info_path, f"cannot read the dataset's lighting: {exc}") from exc
+    lighting = read_dataset_info(info_path).get("lighting")
     if lighting is None:
         raise InputError(info_path, f"no lighting recorded: set ingest.lighting (daylight, dark, "
                          f"infrared) or {section_name(job)}.input (gamma, flow)")

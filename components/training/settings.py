@@ -14,7 +14,8 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """params.yaml ``train:``: what every training job shares.
+    """params.yaml ``train:``: what every training job shares. Defaults are params.yaml's
+    (``tests/test_params_defaults.py``).
 
     Attributes:
         num_workers: Ray Train workers (DDP ranks). Paper: one per GPU.
@@ -55,7 +56,7 @@ class TrainSettings:
             BN, :mod:`components.training.precise_bn`); 0: off.
     """
 
-    num_workers: int = 2
+    num_workers: int = 1
     use_gpu: bool | Literal["auto"] = "auto"
     cpus_per_worker: int = 0
     max_failures: int = 1
@@ -72,7 +73,7 @@ class TrainSettings:
     preset: str = "demo"
     models_file: Path | None = Path("conf/models.yaml")
     val_fraction: float = 0.2
-    precise_bn_batches: int = 64
+    precise_bn_batches: int = 32
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 1.0:
