@@ -140,14 +140,14 @@ def phases(model: str, video: Path) -> dict[str, float]:
     mark = clock()
     import components.models
     from components.data.decoding import DecodeSpec
-    from components.inference.loading import load_video_model
+    from components.inference.loading import load_model_folder
     from components.inference.records import decode_video, represent_frames
     from components.inference.scoring import score_records
 
     components.models.list_models()  # imports the model modules: timm, torchvision
     seconds["import har + model zoo"] = clock() - mark
     mark = clock()
-    predictor = load_video_model(model)
+    predictor = load_model_folder(model)
     seconds["model load"] = clock() - mark
     key = str(video)
     wanted = [(kind, params) for part in predictor.parts.values()

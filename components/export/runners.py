@@ -6,6 +6,10 @@ softmax is the same probabilities either way). ``threads`` is the intra-op threa
 count: ``torch.set_num_threads`` for the PyTorch and TorchScript runners (set on
 each call, restored after), ``SessionOptions.intra_op_num_threads`` for onnxruntime
 (with one inter-op thread, as PyTorch runs one operator at a time).
+
+:class:`OnnxRunner` is the inference's own session
+(:mod:`components.inference.onnx_module`: a registered model's ONNX part runs on it),
+so the proof checks what serving runs.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from torch import nn
 
 from components._torch_threads import torch_threads
 from components.export.formats import LogitsOnly
+from components.inference.onnx_module import OnnxRunner
 
 
 class Runner(Protocol):
@@ -66,39 +71,6 @@ class TorchScriptRunner:
             out = self.module(*(torch.from_numpy(np.asarray(v, np.float32))
                                 for v in inputs.values()))
         return out.float().numpy()
-
-
-class OnnxRunner:
-    """An onnxruntime CPU session over an ONNX file; inputs by name.
-
-    Attributes:
-        input_names: the graph's input names, in order.
-        input_shapes: name -> the graph's input shape (ints; batch first).
-    """
-
-    name = "onnxruntime"
-
-    def __init__(self, path: str | Path, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        self.path = Path(path)
-        self.threads = threads
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only
-        self.session = ort.InferenceSession(str(self.path), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        self.input_shapes = {i.name: tuple(i.shape) for i in self.session.get_inputs()}
-
-    def __call__(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        missing = [n for n in self.input_names if n not in inputs]
-        if missing:
-            raise ValueError(f"{self.path.name} needs inputs {self.input_names}, "
-                             f"missing {missing}")
-        feed = {n: np.ascontiguousarray(inputs[n], dtype=np.float32) for n in self.input_names}
-        return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
 
 
 def open_runner(path: str | Path, threads: int = 1) -> OnnxRunner | TorchScriptRunner:

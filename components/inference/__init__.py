@@ -11,6 +11,9 @@ training evaluated it.
 * :mod:`.predictor`: video files in, fused probabilities out (one model, or the
   two streams of the MEI network): what ``har predict`` and the registered pyfunc
   models run.
+* :mod:`.loading`: a predictor from a local model folder (trained, fused, or a
+  logged pyfunc folder), without MLflow.
+* :mod:`.onnx_module`: a part run on its ONNX export (onnxruntime).
 """
 
 from components.inference.predictor import VideoPredictor

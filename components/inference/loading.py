@@ -1,10 +1,14 @@
-"""A video predictor from a model folder or an MLflow model URI, for ``har predict``.
+"""A video predictor from a model folder, for ``har predict`` and ``har stream``.
 
 A trained model folder (``models/student``), folders joined by commas and a logged
-model folder (with an ``MLmodel`` file) load without importing MLflow: a cold
+model folder (with an ``MLmodel`` file) load here, without MLflow: a cold
 ``har predict --model models/<job>`` then pays for torch and the model alone
-(MLflow's import is about as long as torch's). Only ``models:/`` and ``runs:/``
-URIs import MLflow, to resolve the alias and download the model's files.
+(MLflow's import is about as long as torch's). A ``models:/`` or ``runs:/`` URI is
+not a folder: :func:`components.tracking.registry.downloaded_model` resolves and
+downloads it first (the one path that imports MLflow), and the logged folder it gives
+is read by :func:`predictor_from_logged_model`; ``components.stages.predict`` tells
+the two apart (:func:`is_local_folder`). This package never imports
+``components.tracking``.
 
 Nothing that came with a model runs here: the ``MLmodel`` file is read as safe YAML
 and the weights weights-only, so a crafted model folder or registry entry cannot
@@ -14,8 +18,6 @@ run a command on the machine that loads it (the served pyfunc model,
 
 from __future__ import annotations
 
-import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ def use_onnx_parts(predictor: VideoPredictor, parts: Any, folders: Mapping[str, 
     """
     if not parts:
         return
-    from components.export.onnx_module import use_onnx
+    from components.inference.onnx_module import use_onnx
 
     try:
         use_onnx(predictor, {str(p): folders[str(p)] / ONNX_FILE for p in parts})
@@ -55,92 +57,42 @@ def use_onnx_parts(predictor: VideoPredictor, parts: Any, folders: Mapping[str, 
         raise ModelLoadError(f"the model's ONNX parts do not load: {exc}") from exc
 
 
-def load_video_model(model: str, repo_root: Path | None = None) -> VideoPredictor:
-    """A video predictor from a model URI or a local folder.
+def load_model_folder(model: str) -> VideoPredictor:
+    """A video predictor from a local model folder (no MLflow).
 
     Args:
-        model: ``models:/<name>@<alias>``, ``models:/<name>/<version>``, ``runs:/...``
-            (loaded with MLflow from the tracking store: ``$MLFLOW_TRACKING_URI``, else
-            ``<repo_root>/mlflow.db``); a logged pyfunc model folder (with an
-            ``MLmodel`` file); a trained model folder (``models/student``, no MLflow);
-            or trained folders joined by commas (``models/normal,models/motion``:
-            fused with equal weights).
-        repo_root: where the default SQLite store lives (the current folder by default).
+        model: a trained model folder (``models/student``); trained folders joined by
+            commas (``models/normal,models/motion``: fused with equal weights); or a
+            logged pyfunc model folder (with an ``MLmodel`` file).
 
     Returns:
-        A :class:`~components.inference.predictor.VideoPredictor`.
+        A :class:`~components.inference.predictor.VideoPredictor` whose ``source`` is
+        the folder(s).
 
     Raises:
-        ModelLoadError: the store, registered model, version or alias does not exist,
-            or the model is not a video model.
+        ModelLoadError: a URI rather than a folder, a missing folder, or a logged
+            folder that is not a video model.
         InputError: a trained folder that lacks a file or does not fit its weights.
     """
-    if is_local_folder(model):
-        folders = [Path(p.strip()) for p in model.split(",") if p.strip()]
-        if not folders:
-            raise ModelLoadError(f"{model!r}: no model folder given")
-        for folder in folders:
-            if not folder.exists():
-                raise ModelLoadError(f"{folder}: no such model folder (a trained model "
-                                     "folder such as models/student, or a models:/ URI)")
-        if len(folders) == 1 and (folders[0] / "MLmodel").is_file():
-            predictor = predictor_from_logged_model(folders[0], model)
-        else:
-            names = [f.name or str(f) for f in folders]
-            if len(set(names)) != len(names):
-                names = [f"part{i}" for i in range(len(folders))]
-            predictor = VideoPredictor.from_folders(dict(zip(names, folders, strict=True)))
-        predictor.source = ",".join(str(f) for f in folders)
-        return predictor
-    return _load_from_store(model, Path(repo_root or Path.cwd()))
-
-
-def _load_from_store(model: str, repo_root: Path) -> VideoPredictor:
-    """A ``models:/`` or ``runs:/`` URI: the only path that imports MLflow."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from components.tracking.store import resolve_tracking_uri, sqlite_db_path
-
-    uri = resolve_tracking_uri(repo_root)
-    db = sqlite_db_path(uri)
-    if db is not None and not db.is_file():
-        raise ModelLoadError(f"{model}: no MLflow store at {db} (train and register a model "
-                             "first, or set MLFLOW_TRACKING_URI)")
-    mlflow.set_tracking_uri(uri)
-    resolved = _resolve_alias(model)
-    with tempfile.TemporaryDirectory(prefix="har-model-") as tmp:
-        try:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=resolved, dst_path=tmp)
-        except (MlflowException, OSError) as exc:
-            raise _cannot_load(model, exc) from exc
-        # The weights are in memory once loaded: the download can go.
-        predictor = predictor_from_logged_model(Path(local), model)
-    predictor.source = resolved
+    if not is_local_folder(model):
+        raise ModelLoadError(f"{model}: a model URI, not a folder (har predict downloads "
+                             "it with components.tracking.registry first)")
+    folders = [Path(p.strip()) for p in model.split(",") if p.strip()]
+    if not folders:
+        raise ModelLoadError(f"{model!r}: no model folder given")
+    for folder in folders:
+        if not folder.exists():
+            raise ModelLoadError(f"{folder}: no such model folder (a trained model "
+                                 "folder such as models/student, or a models:/ URI)")
+    if len(folders) == 1 and (folders[0] / "MLmodel").is_file():
+        predictor = predictor_from_logged_model(folders[0], model)
+    else:
+        names = [f.name or str(f) for f in folders]
+        if len(set(names)) != len(names):
+            names = [f"part{i}" for i in range(len(folders))]
+        predictor = VideoPredictor.from_folders(dict(zip(names, folders, strict=True)))
+    predictor.source = ",".join(str(f) for f in folders)
     return predictor
-
-
-def _resolve_alias(model: str) -> str:
-    """``models:/<name>@<alias>`` as ``models:/<name>/<version>`` (the version the alias
-    points at now, so that a caller can say which one it used); other URIs unchanged."""
-    match = re.fullmatch(r"models:/([^/@]+)@([^/@]+)", model)
-    if not match:
-        return model
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    try:
-        version = MlflowClient().get_model_version_by_alias(match.group(1), match.group(2))
-    except MlflowException as exc:
-        raise _cannot_load(model, exc) from exc
-    return f"models:/{match.group(1)}/{version.version}"
-
-
-def _cannot_load(model: str, exc: Exception) -> ModelLoadError:
-    """"<model>: cannot load the model: <the first line of MLflow's reason>"."""
-    message = getattr(exc, "message", None) or str(exc)
-    first = str(message).strip().splitlines()[0] if str(message).strip() else str(exc)
-    return ModelLoadError(f"{model}: cannot load the model: {first}")
 
 
 def predictor_from_logged_model(folder: Path, shown: str) -> VideoPredictor:

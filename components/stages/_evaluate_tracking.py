@@ -60,10 +60,8 @@ def _register_two_stream(evaluation: Evaluation, two_stream, cfg: EvaluateConfig
                          run_id: str, dvc_experiment: str) -> None:
     """Register the fused row's models as a new ``har-two-stream`` version, move
     ``champion`` if it beats the current one, and attach the version's model card."""
-    from mlflow.tracking import MlflowClient
-
     from components.tracking import promote_if_better
-    from components.tracking.model_card import attach_model_card
+    from components.tracking.registry import attach_card
     from components.tracking.video_model import log_video_model
 
     parts = {"normal": models / cfg.normal, "motion": models / cfg.motion}
@@ -81,7 +79,7 @@ def _register_two_stream(evaluation: Evaluation, two_stream, cfg: EvaluateConfig
     facts = card_facts(evaluation, two_stream, cfg, root, ingest, infos)
     facts["promotion"] = (f"{'promoted to' if decision.promoted else 'not'} champion: "
                           f"{decision.reason}")
-    attach_model_card(MlflowClient(), TWO_STREAM_MODEL, version.version, facts)
+    attach_card(TWO_STREAM_MODEL, version.version, facts)
     two_stream.model = f"{TWO_STREAM_MODEL}/{version.version}"
     evaluation.registered = (f"{TWO_STREAM_MODEL} v{version.version}: "
                              f"{'champion' if decision.promoted else 'champion kept'}")
@@ -94,6 +92,8 @@ def card_facts(evaluation: Evaluation, row, cfg: EvaluateConfig, root: Path,  # 
 
     from components.data.manifest import MANIFEST_FILE, read_manifest
     from components.tracking import git_state
+    from components.tracking.lookup import run_tag
+    from components.tracking.provenance import GIT_COMMIT_TAG
 
     info_path = ingest / DATASET_FILE
     dataset = read_dataset_info(info_path) if info_path.is_file() else {}
@@ -115,7 +115,9 @@ def card_facts(evaluation: Evaluation, row, cfg: EvaluateConfig, root: Path,  # 
         params[f"{part}.model"] = info.get("model", "")
         params[f"{part}.input"] = info.get("input", "")
         epochs.append(f"{part} {config.get('epochs', '?')}")
-    commits = sorted({_run_commit(run_id) for run_id in row.run_ids.values() if run_id} - {""})
+    # The git commit each training run recorded.
+    commits = sorted({run_tag(run_id, GIT_COMMIT_TAG) for run_id in row.run_ids.values()
+                      if run_id} - {""})
     if not commits:
         git = git_state(root)
         commits = [f"{git.commit}{' (dirty)' if git.dirty else ''} (at evaluation)"]
@@ -139,15 +141,3 @@ def card_facts(evaluation: Evaluation, row, cfg: EvaluateConfig, root: Path,  # 
                     "classes": list(row.scores.classes), "confusion": row.confusion.tolist()},
     }
 
-
-def _run_commit(run_id: str) -> str:
-    """The git commit a training run recorded (``har.git.commit``), or ``""``."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    from components.tracking.provenance import GIT_COMMIT_TAG
-
-    try:
-        return MlflowClient().get_run(run_id).data.tags.get(GIT_COMMIT_TAG, "")
-    except MlflowException:
-        return ""

@@ -103,35 +103,14 @@ def _load(model_arg: str, count: int, source: dict[str, Any]) -> tuple[Any, str,
 
 
 def _log_to_mlflow(parts: list[Any], prefix: str, figures: dict[str, float]) -> list[str]:
-    """Metrics on each part's run, tags on its registered versions; what was logged."""
-    from components.tracking.store import resolve_tracking_uri, sqlite_db_path
-
-    runs = [(p.info.get("mlflow_run_id"), p) for p in parts if p.info.get("mlflow_run_id")]
-    if not runs:
+    """Metrics on each part's run, tags on its registered versions; what was logged
+    (:func:`components.tracking.registry.log_export_figures`)."""
+    run_ids = [p.info["mlflow_run_id"] for p in parts if p.info.get("mlflow_run_id")]
+    if not run_ids:
         return []
-    uri = resolve_tracking_uri(Path.cwd())
-    db = sqlite_db_path(uri)
-    if uri.startswith("sqlite:") and (db is None or not db.is_file()):
-        log.info("no tracking store at %s: figures not logged to MLflow", uri)
-        return []
-    logged: list[str] = []
-    try:
-        from mlflow.tracking import MlflowClient
+    from components.tracking.registry import log_export_figures
 
-        client = MlflowClient(tracking_uri=uri)
-        for run_id, _ in runs:
-            for key, value in figures.items():
-                client.log_metric(run_id, f"{prefix}_{key}", float(value))
-            logged.append(f"runs:/{run_id}")
-            for version in client.search_model_versions(f"run_id='{run_id}'"):
-                for key, value in figures.items():
-                    client.set_model_version_tag(version.name, version.version,
-                                                 f"{prefix}.{key}", f"{value:.6g}")
-                logged.append(f"models:/{version.name}/{version.version}")
-    except Exception as exc:  # the export stands without MLflow
-        log.warning("could not log the export's figures to MLflow (%s): %s", uri,
-                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    return logged
+    return log_export_figures(run_ids, prefix, figures, repo_root=Path.cwd())
 
 
 def run(args: argparse.Namespace) -> int:

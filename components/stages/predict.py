@@ -15,6 +15,10 @@ needed), or trained folders joined by commas (``models/normal,models/motion``:
 the two-stream network, equal weights). A missing or undecodable video is
 reported on one line naming the file; the other videos are still predicted, and
 the exit status is 2.
+
+:func:`load_video_model` tells a folder from a URI: a folder loads with
+:mod:`components.inference.loading` alone (no MLflow); a URI is resolved and
+downloaded by :mod:`components.tracking.registry` first, then read the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from components.inference.predictor import VideoPredictor
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +77,46 @@ def format_table(video: str, ranked: list[tuple[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def load_video_model(model: str, repo_root: Path | None = None) -> VideoPredictor:
+    """A video predictor from a model URI or a local folder.
+
+    Args:
+        model: ``models:/<name>@<alias>``, ``models:/<name>/<version>``, ``runs:/...``
+            (downloaded with MLflow from the tracking store: ``$MLFLOW_TRACKING_URI``,
+            else ``<repo_root>/mlflow.db``); a logged pyfunc model folder (with an
+            ``MLmodel`` file); a trained model folder (``models/student``); or trained
+            folders joined by commas (``models/normal,models/motion``: fused with equal
+            weights). Folders never import MLflow.
+        repo_root: where the default SQLite store lives (the current folder by default).
+
+    Returns:
+        A :class:`~components.inference.predictor.VideoPredictor` whose ``source`` is
+        the folder(s), or the URI it was downloaded from (an alias pinned to its version).
+
+    Raises:
+        ModelLoadError: the store, registered model, version or alias does not exist,
+            or the model is not a video model.
+        InputError: a trained folder that lacks a file or does not fit its weights.
+    """
+    from components.inference.loading import (
+        is_local_folder,
+        load_model_folder,
+        predictor_from_logged_model,
+    )
+
+    if is_local_folder(model):
+        return load_model_folder(model)
+    from components.tracking.registry import downloaded_model
+
+    with downloaded_model(model, Path(repo_root or Path.cwd())) as (folder, resolved):
+        # The weights are in memory once loaded: the download can go.
+        predictor = predictor_from_logged_model(folder, model)
+    predictor.source = resolved
+    return predictor
+
+
 def run(args: argparse.Namespace) -> int:
     from components.errors import InputError
-    from components.inference.loading import load_video_model
 
     if args.format == "json":
         args.json = True

@@ -61,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def load_predictor(model: str) -> Any:
     """A VideoPredictor, loaded as har predict loads one (trained folders without MLflow)."""
-    from components.inference.loading import load_video_model
+    from components.stages.predict import load_video_model
 
     return load_video_model(model, repo_root=Path.cwd())
 

@@ -10,6 +10,11 @@ Modules, one job each:
   what a run logs.
 * :mod:`~components.tracking.models`: logging and registering models.
 * :mod:`~components.tracking.promotion`: the ``champion`` alias policy.
+* :mod:`~components.tracking.registry`: what callers outside tracking ask of the
+  registry (a model URI resolved and downloaded, version descriptions, model cards,
+  export figures).
+* :mod:`~components.tracking.video_model`: the pyfunc wrapper of the inference
+  predictor (registered video models).
 
 Typical use in a stage driver::
 

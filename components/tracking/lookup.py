@@ -8,6 +8,8 @@ find those runs again, in any experiment of the store::
     runs = runs_tagged("har.dvc_exp", "ablate-mei-equal", tracking_uri=uri)
     newest = latest_by_job(runs)          # {"evaluate": TaggedRun, "train-normal": ...}
     newest["evaluate"].url                # the run's page in the MLflow UI
+
+:func:`run_tag` reads one tag of a known run (the git commit a training run recorded).
 """
 
 from __future__ import annotations
@@ -134,3 +136,12 @@ def run_link(run_id: str, *, tracking_uri: str | None = None) -> str:
         return ""
     base = ui_base(uri)
     return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+
+
+def run_tag(run_id: str, key: str, default: str = "") -> str:
+    """Tag ``key`` of run ``run_id`` in the current store; ``default`` when the run
+    (or the tag) is not there."""
+    try:
+        return MlflowClient().get_run(run_id).data.tags.get(key, default)
+    except MlflowException:
+        return default

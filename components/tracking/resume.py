@@ -7,14 +7,18 @@
   exactly once when a resumed run reconciles its history).
 * :func:`end_running_children`: mark the nested runs of a sweep that Tune stopped
   early (their processes are killed before they can end their runs).
+* :func:`child_runs`, :func:`set_run_status`: a sweep's nested runs (by tag and
+  status), and ending one with a status and tags (what ``har tune`` does to the
+  trials ASHA stopped).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import mlflow
 from mlflow.exceptions import MlflowException
@@ -69,20 +73,42 @@ def logged_steps(run_id: str, key: str) -> set[int]:
     return {int(m.step) for m in history}
 
 
+@dataclass(frozen=True)
+class ChildRun:
+    """A run nested under another (:func:`child_runs`): its id and status
+    (``RUNNING``, ``FINISHED``, ``FAILED``, ``KILLED``)."""
+
+    run_id: str
+    status: str
+
+
+def child_runs(parent_run_id: str, *, tags: Mapping[str, str] | None = None,
+               status: str | None = None) -> list[ChildRun]:
+    """The runs nested under ``parent_run_id`` (in its experiment) that carry every tag
+    of ``tags`` and, when given, have ``status``."""
+    client = MlflowClient()
+    parent = client.get_run(parent_run_id)
+    terms = [f"tags.mlflow.parentRunId = '{parent_run_id}'"]
+    terms += [f"tags.`{key}` = '{value}'" for key, value in (tags or {}).items()]
+    if status is not None:
+        terms.append(f"attributes.status = '{status}'")
+    return [ChildRun(run.info.run_id, run.info.status) for run in
+            client.search_runs([parent.info.experiment_id], filter_string=" and ".join(terms))]
+
+
+def set_run_status(run_id: str, status: str, *, tags: Mapping[str, str] | None = None) -> None:
+    """Set ``tags`` on run ``run_id``, then end it with ``status``."""
+    client = MlflowClient()
+    for key, value in (tags or {}).items():
+        client.set_tag(run_id, key, value)
+    client.set_terminated(run_id, status)
+
+
 def end_running_children(parent_run_id: str, status: str = "KILLED",
                          tags: dict[str, str] | None = None) -> list[str]:
     """End the still-running child runs of ``parent_run_id``; returns their ids."""
-    client = MlflowClient()
-    parent = client.get_run(parent_run_id)
-    children = client.search_runs(
-        [parent.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and "
-                      "attributes.status = 'RUNNING'",
-    )
     ended = []
-    for child in children:
-        for key, value in (tags or {}).items():
-            client.set_tag(child.info.run_id, key, value)
-        client.set_terminated(child.info.run_id, status)
-        ended.append(child.info.run_id)
+    for child in child_runs(parent_run_id, status="RUNNING"):
+        set_run_status(child.run_id, status, tags=tags)
+        ended.append(child.run_id)
     return ended

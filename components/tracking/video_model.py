@@ -32,10 +32,16 @@ The model is logged as code (MLflow's models-from-code:
 :mod:`components.tracking.video_model_code` and a ``model_config`` holding the
 parts and fusion weights) and ships the ``components`` package as its code path:
 loading it never unpickles anything, and the weights are read weights-only. ``har
-predict`` goes further (:func:`components.inference.loading.load_video_model`, without
-importing MLflow for a folder): it reads the ``MLmodel`` file and
-the weight files itself and runs no code that came with the model, so a crafted
-model folder or registry entry cannot run a command on the machine that loads it.
+predict`` goes further (:func:`components.inference.loading.predictor_from_logged_model`,
+after :func:`components.tracking.registry.downloaded_model` for a URI; a folder needs
+no MLflow): it reads the ``MLmodel`` file and the weight files itself and runs no code
+that came with the model, so a crafted model folder or registry entry cannot run a
+command on the machine that loads it.
+
+This module is the pyfunc wrapper alone: the predictor it wraps, the model folder's
+layout (:data:`~components.inference.loading.ONNX_FILE`,
+:data:`~components.inference.loading.MODEL_CODE_NAME`) and the loading of a local
+folder are :mod:`components.inference`'s.
 """
 
 from __future__ import annotations
@@ -55,11 +61,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from components.errors import InputError
-from components.inference.loading import (  # noqa: F401  (load_video_model: re-exported)
+from components.inference.loading import (
     MODEL_CODE_NAME,
     ONNX_FILE,
     ModelLoadError,
-    load_video_model,
     use_onnx_parts,
 )
 from components.tracking.models import default_pip_requirements, log_pyfunc_model

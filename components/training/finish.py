@@ -91,11 +91,10 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], metrics: Map
     """
     import tempfile
 
-    from mlflow.tracking import MlflowClient
-
     from components.models.folder import MODEL_FILE, read_model_info, write_model
     from components.tracking import promote_if_better
-    from components.tracking.model_card import attach_model_card, training_card_facts
+    from components.tracking.model_card import training_card_facts
+    from components.tracking.registry import attach_card
     from components.tracking.video_model import log_video_model
 
     job, request = prepared.request.job, prepared.request
@@ -127,7 +126,7 @@ def _log_and_register(prepared: Prepared, state: Mapping[str, Any], metrics: Map
              "promoted to champion" if decision.promoted else "champion kept", decision.reason)
     data = prepared.data
     try:  # the model is registered: a card that cannot be written must not fail the stage
-        attach_model_card(MlflowClient(), name, str(version.version), training_card_facts(
+        attach_card(name, str(version.version), training_card_facts(
             dataset_key=prepared.labels["key"], dataset_info=data.dataset_info,
             params=as_plain(prepared.config), metrics=metrics, classes=data.classes,
             confusion=confusion, manifest=data.files.get("manifest"),
@@ -175,7 +174,7 @@ _JOB_TITLES = {"teacher": "R(2+1)D teacher (cross-entropy)",
 def _describe_version(prepared: Prepared, name: str, version: str, top1: float) -> None:
     """Descriptions a registry user reads: what the model is, what it was trained on
     and how, and its test score; the model's description once, each version's own."""
-    from mlflow.tracking import MlflowClient
+    from components.tracking.registry import describe_model_version
 
     request, cfg, labels = prepared.request, prepared.config, prepared.labels
     what = _JOB_TITLES[request.job]
@@ -188,19 +187,16 @@ def _describe_version(prepared: Prepared, name: str, version: str, top1: float) 
         f" --variant {variant[len(request.job) + 1:]}" if variant and variant != request.job
         else "")
     lighting = prepared.data.dataset_info.get("lighting") or "unknown"
-    client = MlflowClient()
-    client.update_model_version(name, version, description=(
+    tags = {"har.variant": variant or request.job, "har.lighting": str(lighting),
+            "har.kd": str(getattr(cfg, "kd", "")).lower()}
+    describe_model_version(
+        name, version,
         f"{what}: {prepared.plan.model.name}, input {cfg.input}, on {labels['key']} "
         f"({lighting} video); test top-1 {top1:.3f} (video level). Trained by `{command}`, "
         f"run {prepared.run_name}" + (f"; {request.candidate_only}" if request.candidate_only
-                                      else "") + "."))
-    for key, value in {"har.variant": variant or request.job,
-                       "har.lighting": str(lighting),
-                       "har.kd": str(getattr(cfg, "kd", "")).lower()}.items():
-        if value:
-            client.set_model_version_tag(name, version, key, value)
-    if not client.get_registered_model(name).description:
-        client.update_registered_model(name, description=(
+                                      else "") + ".",
+        tags={key: value for key, value in tags.items() if value},
+        model_description=(
             f"{what}. Video paths in, top-5 actions out (an MLflow pyfunc model logged as "
             f"code). Aliases: champion (serves; moves only when a production run beats it on "
             f"the same dataset), challenger (the newest experiment or scratch version)."))

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NamedTuple
+
+
+class Tuned(NamedTuple):
+    """The student's values a sweep tunes, named once: the keys of the search space,
+    of each trial's config, of the sweep's trial rows and of the ``best:`` mapping it
+    writes (which ``train_student.tuned_config`` reads).
+
+    Attributes:
+        depth: LIFT-Net's N.
+        trainable_vit_blocks: how many Partial-ViT blocks train (an int or ``all``).
+        lr: the learning rate.
+    """
+
+    depth: Any
+    trainable_vit_blocks: Any
+    lr: Any
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> Tuned:
+        """The tuned values of a trial's config (KeyError: one is missing)."""
+        return cls(*(config[key] for key in cls._fields))
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ from components.config import as_plain
 from components.jobs.config import StudentConfig
 from components.training.driver import TrainRequest, TrialContext
 from components.training.settings import DataPaths, TrainSettings
-from components.tuning.config import TuneSettings
+from components.tuning.config import Tuned, TuneSettings
 
 log = logging.getLogger(__name__)
 
@@ -87,20 +87,19 @@ def search_space(settings: TuneSettings) -> dict[str, Any]:
     """Tune's param space: choices of N and trainable blocks, log-uniform lr."""
     from ray import tune
 
-    return {
-        "depth": tune.choice(list(settings.depth)),
-        "trainable_vit_blocks": tune.choice(list(settings.trainable_vit_blocks)),
-        "lr": tune.loguniform(*settings.lr),
-    }
+    return Tuned(depth=tune.choice(list(settings.depth)),
+                 trainable_vit_blocks=tune.choice(list(settings.trainable_vit_blocks)),
+                 lr=tune.loguniform(*settings.lr))._asdict()
 
 
 def trial_request(base: TrainRequest, config: Mapping[str, Any], trial: TrialContext) -> (
         TrainRequest):
     """The training request of one trial: the base student with the trial's values."""
     cfg: StudentConfig = base.config  # type: ignore[assignment]
-    lr = float(config["lr"])
-    kwargs = {**cfg.model_kwargs, "depth": config["depth"],
-              "trainable_vit_blocks": config["trainable_vit_blocks"]}
+    values = Tuned.of(config)
+    lr = float(values.lr)
+    kwargs = {**cfg.model_kwargs, "depth": values.depth,
+              "trainable_vit_blocks": values.trainable_vit_blocks}
     tuned = dataclasses.replace(cfg, lr=lr, min_lr=min(cfg.min_lr, lr), model_kwargs=kwargs)
     return dataclasses.replace(base, config=tuned, trial=trial)
 
@@ -135,10 +134,8 @@ def settle_trial_runs(sweep_run_id: str, grid: Any, max_epochs: int) -> list[str
     Returns:
         The run ids of the trials stopped early.
     """
-    from mlflow.tracking import MlflowClient
+    from components.tracking.resume import child_runs, set_run_status
 
-    client = MlflowClient()
-    experiment = client.get_run(sweep_run_id).info.experiment_id
     stopped = []
     for result in grid:
         metrics = result.metrics or {}
@@ -149,16 +146,13 @@ def settle_trial_runs(sweep_run_id: str, grid: Any, max_epochs: int) -> list[str
         # by a restored sweep continues its epochs but counts its reports from one.
         reached = metrics.get("epoch") or metrics.get("training_iteration") or 0
         completed = int(reached) >= max_epochs
-        for run in client.search_runs(
-                [experiment], filter_string=f"tags.mlflow.parentRunId = '{sweep_run_id}' "
-                                            f"and tags.`har.trial_id` = '{trial_id}'"):
+        for run in child_runs(sweep_run_id, tags={"har.trial_id": str(trial_id)}):
             if completed:
-                if run.info.status != "FINISHED":
-                    client.set_terminated(run.info.run_id, "FINISHED")
+                if run.status != "FINISHED":
+                    set_run_status(run.run_id, "FINISHED")
                 continue
-            client.set_tag(run.info.run_id, "har.stopped_by", "asha (early stopping)")
-            client.set_terminated(run.info.run_id, "KILLED")
-            stopped.append(run.info.run_id)
+            set_run_status(run.run_id, "KILLED", tags={"har.stopped_by": "asha (early stopping)"})
+            stopped.append(run.run_id)
     return stopped
 
 
@@ -193,7 +187,7 @@ def _trial_rows(grid: Any, metric: str) -> list[dict[str, Any]]:
     rows = []
     for result in grid:
         metrics = result.metrics or {}
-        config = {k: result.config.get(k) for k in ("depth", "trainable_vit_blocks", "lr")}
+        config = {k: result.config.get(k) for k in Tuned._fields}
         rows.append({
             **config,
             metric: metrics.get(metric),
@@ -333,7 +327,7 @@ def run_sweep(
             errors = [r["error"] for r in rows if r["error"]]
             raise TrainingError(f"no trial reported {settings.metric}"
                                 + (f"; first error: {errors[0]}" if errors else ""))
-        best = {k: best_result.config[k] for k in ("depth", "trainable_vit_blocks", "lr")}
+        best = Tuned.of(best_result.config)._asdict()
         doc = {
             "best": best,
             "metric": {settings.metric: best_value},

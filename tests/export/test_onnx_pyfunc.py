@@ -12,9 +12,10 @@ from inference._support import Shards
 from training._fixtures import mlflow_store, mlflow_template  # noqa: F401 - fixtures
 
 from components.cli import main
-from components.export.onnx_module import OnnxModule
 from components.inference import VideoPredictor
-from components.tracking.video_model import load_video_model, log_video_model
+from components.inference.onnx_module import OnnxModule
+from components.stages.predict import load_video_model
+from components.tracking.video_model import log_video_model
 
 NAME = "har-onnx-test"
 

@@ -49,3 +49,12 @@ def test_folders_and_uris_are_told_apart() -> None:
     assert not is_local_folder("models:/har-lift-net@champion")
     assert not is_local_folder("runs:/abc/model")
     assert not is_local_folder("file:///tmp/model")
+
+
+def test_a_uri_is_not_a_model_folder() -> None:
+    import pytest
+
+    from components.inference.loading import ModelLoadError, load_model_folder
+
+    with pytest.raises(ModelLoadError, match="a model URI, not a folder"):
+        load_model_folder("models:/har-lift-net@champion")

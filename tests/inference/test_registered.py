@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from components.inference import VideoPredictor, load_trained
+from components.stages.predict import load_video_model
 from components.tracking import setup_tracking, training_run
-from components.tracking.video_model import load_video_model
 from components.training import OutputPaths
 from components.training.finish import _log_and_register, _model_info
 from inference._support import Shards, job_config, prepare

@@ -23,14 +23,10 @@ from mlflow.exceptions import MlflowException
 from components.data.synthetic import DEFAULT_CLASSES
 from components.errors import InputError
 from components.inference import VideoPredictor
+from components.inference.loading import ModelLoadError
+from components.stages.predict import load_video_model
 from components.tracking import load_pyfunc, training_run
-from components.tracking.video_model import (
-    ModelLoadError,
-    VideoModel,
-    load_video_model,
-    log_video_model,
-    output_columns,
-)
+from components.tracking.video_model import VideoModel, log_video_model, output_columns
 
 from ._support import EXPERIMENT, Tracking
 

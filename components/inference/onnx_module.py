@@ -3,9 +3,12 @@
 The predictor and the pyfunc model score a video through
 :func:`components.jobs.evaluate.evaluate`, which calls ``model(*inputs)`` on
 batches and reads logits. :class:`OnnxModule` answers that call with an
-onnxruntime session, one sample at a time (the graphs are exported at batch 1), so
-a trained model's ``model`` can be swapped for its ONNX export without touching the
-scoring path (:func:`use_onnx`).
+onnxruntime session (:class:`OnnxRunner`), one sample at a time (the graphs are
+exported at batch 1), so a trained model's ``model`` can be swapped for its ONNX
+export without touching the scoring path (:func:`use_onnx`).
+
+:class:`OnnxRunner` lives here, with the inference it serves; ``har export``'s proof
+(:mod:`components.export.runners`) runs the same session against PyTorch.
 """
 
 from __future__ import annotations
@@ -18,7 +21,43 @@ import numpy as np
 import torch
 from torch import nn
 
-from components.export.runners import OnnxRunner
+
+class OnnxRunner:
+    """An onnxruntime CPU session over an ONNX file; inputs by name.
+
+    Called with ``{input name: (B, ...) float32 array}``, returns logits (B, K)
+    float32 (the runner signature of :mod:`components.export.runners`).
+    ``threads``: ``SessionOptions.intra_op_num_threads``, with one inter-op thread
+    (as PyTorch runs one operator at a time).
+
+    Attributes:
+        input_names: the graph's input names, in order.
+        input_shapes: name -> the graph's input shape (ints; batch first).
+    """
+
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        self.threads = threads
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, int(threads))
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        self.session = ort.InferenceSession(str(self.path), sess_options=options,
+                                            providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.input_shapes = {i.name: tuple(i.shape) for i in self.session.get_inputs()}
+
+    def __call__(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        missing = [n for n in self.input_names if n not in inputs]
+        if missing:
+            raise ValueError(f"{self.path.name} needs inputs {self.input_names}, "
+                             f"missing {missing}")
+        feed = {n: np.ascontiguousarray(inputs[n], dtype=np.float32) for n in self.input_names}
+        return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
 
 
 class OnnxModule(nn.Module):
