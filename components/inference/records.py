@@ -50,9 +50,9 @@ class MemoryRecords:
 
 
 def _kind_params(kind: str, params: Mapping[str, Any]) -> Any:
-    from components.representations.kinds import kind_params_from_dict
+    from components.representations.kinds import KindParams
 
-    return kind_params_from_dict(kind, dict(params.get("kind_params", {})))
+    return KindParams.from_json(kind, params.get("kind_params", {}))
 
 
 def decode_video(path: Path, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:

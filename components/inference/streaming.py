@@ -36,6 +36,7 @@ from components.data.video import StreamFrame
 from components.inference.predictor import VideoPredictor
 from components.inference.records import MemoryRecords
 from components.inference.trained import TrainedModel
+from components.representations.kinds import KindParams
 
 #: Probabilities (K,) of one window of frames (``(W, H, W, 3)`` per decode size).
 Classify = Callable[[Mapping[tuple[int, int], np.ndarray]], np.ndarray]
@@ -293,14 +294,14 @@ def _part_window(part: TrainedModel) -> int:
     params = part.representations.get(main, {})
     stride = int(params.get("frame_stride") or 1)
     clip_len = getattr(part.config, "clip_len", None)
-    kind = dict(params.get("kind_params", {}))
+    kind = KindParams.from_json(main, params.get("kind_params", {}))
     if clip_len is not None:
         need = int(clip_len) * int(getattr(part.config, "stride", 1))
     elif main == "mei":
-        need = int(kind.get("n", 10))
+        need = kind.mei.n
     elif main == "rank":
-        need = int(kind.get("window", 1))
-    elif main == "flow":
+        need = kind.rank.window
+    elif main == "flow":  # a pair of frames
         need = 2
     else:
         need = 1
@@ -338,7 +339,7 @@ def represent_frames(frames: np.ndarray, representations: Mapping[str, Mapping[s
     from components.data.sampling import thin_frames
     from components.errors import InputError
     from components.representations import RepresentationError
-    from components.representations.kinds import compute, kind_params_from_dict
+    from components.representations.kinds import compute
 
     records: dict[str, MemoryRecords] = {}
     for kind, params in representations.items():
@@ -347,8 +348,7 @@ def represent_frames(frames: np.ndarray, representations: Mapping[str, Mapping[s
                                  int(params.get("max_frames") or 0))
         try:
             array, meta = compute(kind, np.ascontiguousarray(thinned),
-                                  kind_params_from_dict(kind, dict(params.get("kind_params",
-                                                                               {}))))
+                                  KindParams.from_json(kind, params.get("kind_params", {})))
         except RepresentationError as exc:
             raise InputError(Path(key), f"{kind}: {exc}") from exc
         records[kind] = MemoryRecords({key: array}, {key: meta})

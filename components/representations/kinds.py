@@ -258,9 +258,3 @@ def _source_frames(frames_thwc_uint8: np.ndarray, source: str,
     if source == "gamma":
         return gamma_correct(frames_thwc_uint8, gamma.gamma, target_mean=gamma.target_mean)
     return frames_thwc_uint8
-
-
-def kind_params_from_dict(kind: str, own: Mapping[str, Any]) -> KindParams:
-    """:meth:`KindParams.from_json` under its former name (callers in
-    ``components.inference`` still use it)."""
-    return KindParams.from_json(kind, own)

@@ -19,7 +19,6 @@ from components.representations.kinds import (
     RankParams,
     channels_of,
     compute,
-    kind_params_from_dict,
 )
 
 PARAMS = KindParams(mei=MEIParams(n=4, interval=3, method="equal", source="gamma"),
@@ -46,7 +45,6 @@ def test_the_json_reads_back_as_the_parameters_that_make_the_kind(kind: str) -> 
     assert back.to_json(kind) == PARAMS.to_json(kind)
     if kind != "frames":
         assert getattr(back, kind) == getattr(PARAMS, kind)
-    assert kind_params_from_dict(kind, stored) == back  # the former name
 
 
 def test_a_spec_from_before_source_existed_was_made_from_the_frames() -> None:
