@@ -46,6 +46,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check components flows tests bench
+	$(BIN)/mypy
 
 # Experiments side by side in 120 columns: each model's test top-1 (metrics/eval.json),
 # then the parameters that differ; columns equal in every row are left out.

@@ -51,7 +51,7 @@ def is_terminal(stream: object = None) -> bool:
     except ValueError:  # a closed stream
         return False
     try:
-        size = os.get_terminal_size(stream.fileno())  # type: ignore[attr-defined]
+        size = os.get_terminal_size(stream.fileno())  # type: ignore[union-attr]  # AttributeError below
         return size.columns > 0 and size.lines > 0
     except (AttributeError, OSError, ValueError):
         return True

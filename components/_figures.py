@@ -35,7 +35,7 @@ def text_extents(fig: Figure) -> list[tuple[str, Bbox]]:
     from matplotlib.text import Text
 
     fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg-based canvases
     hidden = _undrawn_tick_labels(fig)
     return [(t.get_text(), t.get_window_extent(renderer))
             for t in fig.findobj(Text)
@@ -45,7 +45,7 @@ def text_extents(fig: Figure) -> list[tuple[str, Bbox]]:
 def _undrawn_tick_labels(fig: Figure) -> set[int]:
     """Ids of the tick labels Matplotlib keeps but does not draw: those of ticks
     outside the axis' view (they sit at stale places, often off the figure)."""
-    hidden = set()
+    hidden: set[int] = set()
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             low, high = sorted(axis.get_view_interval())

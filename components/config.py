@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import yaml
 
@@ -46,7 +46,8 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
     return data
 
 
-def section(params: Mapping[str, Any], name: str, source: str | Path = DEFAULT_PARAMS) -> dict:
+def section(params: Mapping[str, Any], name: str, source: str | Path = DEFAULT_PARAMS
+            ) -> dict[str, Any]:
     """Return one stage's section (empty if absent); it must be a mapping."""
     value = params.get(name, {}) or {}
     if not isinstance(value, Mapping):
@@ -173,7 +174,9 @@ def from_mapping(
     except (TypeError, ValueError) as exc:
         raise ConfigError(source, f"{where or cls.__name__}: {exc}") from exc
     try:
-        return _validator(cls).model_validate_json(document).value  # type: ignore[attr-defined]
+        # the model has one field, ``value: cls`` (built at run time, so typed Any here)
+        parsed: Any = _validator(cast(type, cls)).model_validate_json(document)
+        return parsed.value
     except ValidationError as exc:
         raise ConfigError(source, _reason(cls, exc, where)) from exc
     except TypeError as exc:  # raised by a dataclass's __post_init__; pydantic lets it through

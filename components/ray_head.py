@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from components.errors import HarError
 
@@ -230,7 +231,7 @@ def connect_ray(num_cpus: int | None = None, *, log_to_driver: bool | None = Non
     if ray.is_initialized():
         return
     loud = verbose()
-    options = {"log_to_driver": loud if log_to_driver is None else log_to_driver,
+    options: dict[str, Any] = {"log_to_driver": loud if log_to_driver is None else log_to_driver,
                "logging_level": logging.INFO if loud else logging.WARNING}
     address = os.environ.get("RAY_ADDRESS", "").strip()
     if address:

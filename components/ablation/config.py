@@ -143,8 +143,8 @@ def parse_config(data: Mapping[str, Any], path: Path = Path("conf/ablations.yaml
     _require(bool(_NAME.match(prefix)), path, f"prefix {prefix!r}: letters, digits, '_.-'")
     titles = dict(data.get("row_titles") or {})
     raw_tables = data.get("tables")
-    _require(isinstance(raw_tables, Mapping) and bool(raw_tables), path,
-             "tables: a mapping of table name -> {title, columns, cells}")
+    if not isinstance(raw_tables, Mapping) or not raw_tables:
+        raise ConfigError(path, "tables: a mapping of table name -> {title, columns, cells}")
     tables: dict[str, TableSpec] = {}
     seen: dict[str, CellSpec] = {}
     for name, raw in raw_tables.items():

@@ -41,7 +41,7 @@ DARK_LUMA = 0.12
 #: Mean channel difference, relative to the mean luma, below which footage counts as
 #: single-channel.
 GRAY_CHROMA = 0.05
-_VOTE_ORDER = ("dark", "infrared", "daylight")
+_VOTE_ORDER: tuple[Lighting, ...] = ("dark", "infrared", "daylight")
 #: Frames decoded per video for its own luma at ingest, spread over at most its first
 #: :data:`LUMA_WINDOW` frames: the cost stays bounded on long videos (UCF-101 clips
 #: run to hundreds of frames), and a 32 x 32 picture is plenty for a mean.
@@ -96,7 +96,7 @@ def combine(estimates: Sequence[LightingEstimate]) -> LightingEstimate:
     top = max(votes.values())
     lighting = next(name for name in _VOTE_ORDER if votes.get(name) == top)
     return LightingEstimate(
-        lighting,  # type: ignore[arg-type]
+        lighting,
         float(np.mean([e.mean_luma for e in estimates])),
         float(np.mean([e.chroma for e in estimates])),
         videos=len(estimates),

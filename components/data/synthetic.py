@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -357,7 +357,7 @@ def write_dataset(
     cfg: SynthConfig,
     out_dir: Path,
     write_video: VideoWriter,
-    progress: Callable[[Sequence[VideoSpec]], Sequence[VideoSpec]] | None = None,
+    progress: Callable[[Sequence[VideoSpec]], Iterable[VideoSpec]] | None = None,
 ) -> list[VideoSpec]:
     """Render every video and write the dataset into ``out_dir`` (which must exist).
 

@@ -19,6 +19,7 @@ from components._figures import fit_to_text, new_figure
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
 MIN_SIDE = 128
 ALPHA = 0.5
@@ -40,7 +41,8 @@ def brighten(image: np.ndarray) -> np.ndarray:
     return np.clip(image.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
 
 
-def _show(ax: Axes, image: np.ndarray, heat: np.ndarray | None, caption: str):  # noqa: ANN202
+def _show(ax: Axes, image: np.ndarray, heat: np.ndarray | None, caption: str
+          ) -> AxesImage | None:
     picture = brighten(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image)
     ax.imshow(enlarge(picture), cmap="gray" if picture.ndim == 2 else None,
               interpolation="nearest")

@@ -19,6 +19,7 @@ import torch
 from components.inference.records import MemoryRecords, represent_video_file
 from components.inference.scoring import fuse_probabilities, score_records
 from components.inference.trained import TrainedModel, load_trained
+from components.jobs.datasets import ClipDataset, ImageItemDataset, ShardDataset
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def predict(parts: Mapping[str, TrainedModel], records: Mapping[str, Mapping[str
 
 
 def _dataset(part: TrainedModel, records: Mapping[str, MemoryRecords], key: str, video: Path
-             ) -> torch.utils.data.Dataset:
+             ) -> ShardDataset:
     # score_records' own construction (same entry, same eval dataset, same readers)
     from components.inference.scoring import _entry, _eval_dataset
 
@@ -84,11 +85,13 @@ def middle_sample(part: TrainedModel, records: Mapping[str, MemoryRecords], key:
     index = len(dataset) // 2 if index is None else index
     item = dataset[index]
     if "lum" in part.kinds:  # LIFT-Net: raw frames and the luminous clip
+        assert isinstance(dataset, ClipDataset)  # the student's: paired clips
         _, positions = dataset.positions(index, None)
         images = records[part.kinds["main"]].read(key)[positions]
         return Sample((item["main"][None], item["lum"][None]), images,
                       tuple(int(p) for p in positions))
     if part.job in ("normal", "motion"):  # item i is MEI i's base frame, or MEI i
+        assert isinstance(dataset, ImageItemDataset)  # a stream's: one image per item
         _, position = dataset.locate(index)
         kind = part.kinds["frames" if part.job == "normal" else "main"]
         image = records[kind].read_item(key, int(position))

@@ -12,14 +12,15 @@ hooks on an unchanged model, in one forward pass, without gradients.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from components.models.lift_net import LiftNet
 
 
-def _cls_attention(attn: nn.Module, x: torch.Tensor, prefix: int) -> torch.Tensor:
+def _cls_attention(attn: Any, x: torch.Tensor, prefix: int) -> torch.Tensor:
     """CLS -> patch attention of a timm ``Attention`` on its input ``x`` (N, L, D),
     recomputed from its own q/k weights (timm's fused kernel returns no weights):
     (N, patches), mean over heads, each row sums to <= 1 (the rest is on the CLS
@@ -81,18 +82,23 @@ def lift_net_maps(model: LiftNet, raw: torch.Tensor, lum: torch.Tensor
         raise ValueError(f"lift_net_maps explains one clip, got a batch of {main.shape[0]}")
     vit = model.partial_vit.vit
     prefix = int(getattr(vit, "num_prefix_tokens", 1))
-    grid = tuple(int(g) for g in vit.patch_embed.grid_size)
-    seen: dict[str, object] = {"fusion": []}
+    grid_h, grid_w = (int(g) for g in vit.patch_embed.grid_size)
+    grid = (grid_h, grid_w)
+    # timm's ViT block and LIFT-Net's blocks, reached through nn.Module's untyped children
+    vit_attn: Any = vit.blocks[-1].attn
+    lift_blocks: list[Any] = list(model.blocks)
+    seen: dict[str, torch.Tensor] = {}
+    fusion: list[tuple[Any, torch.Tensor, torch.Tensor]] = []
     hooks = [
-        vit.blocks[-1].attn.register_forward_pre_hook(
+        vit_attn.register_forward_pre_hook(
             lambda _m, args: seen.__setitem__("vit_in", args[0])),
         vit.norm.register_forward_hook(lambda _m, _a, out: seen.__setitem__("tokens", out)),
-        model.blocks[-1].fourier.register_forward_hook(
+        lift_blocks[-1].fourier.register_forward_hook(
             lambda _m, _a, out: seen.__setitem__("fourier", out)),
     ]
-    for block in model.blocks:
+    for block in lift_blocks:
         hooks.append(block.fusion.attn.register_forward_pre_hook(
-            lambda m, args: seen["fusion"].append((m, args[0], args[1]))))  # type: ignore[union-attr]
+            lambda m, args: fusion.append((m, args[0], args[1]))))
     try:
         with torch.no_grad():
             model(main, luminous)
@@ -104,15 +110,15 @@ def lift_net_maps(model: LiftNet, raw: torch.Tensor, lum: torch.Tensor
         # the fusion ran with need_weights=False: ask the same module (unhooked) for them
         received = torch.stack([
             m(q, k, k, need_weights=True, average_attn_weights=True)[1][0].mean(dim=0)
-            for m, q, k in seen["fusion"]  # type: ignore[union-attr]
+            for m, q, k in fusion
         ]).mean(dim=0) * frames  # (T,)
-        cls_attn = _cls_attention(vit.blocks[-1].attn, seen["vit_in"], prefix)  # (T, P)
+        cls_attn = _cls_attention(vit_attn, seen["vit_in"], prefix)  # (T, P)
         cross = received[:, None] * cls_attn
-        tokens = seen["tokens"][:, prefix:]  # type: ignore[index]  # (T, P, D)
+        tokens = seen["tokens"][:, prefix:]  # (T, P, D)
         projected = model.main_norm(model.main_mlp(tokens))  # (T, P, E)
-        fourier = seen["fourier"][0].float()  # type: ignore[index]  # (T, E)
+        fourier = seen["fourier"][0].float()  # (T, E)
         cosine = F.cosine_similarity(projected, fourier[:, None, :], dim=-1).clamp(min=0)
         four = fourier.norm(dim=-1)[:, None] * cosine
-    size = tuple(main.shape[-2:])
+    size = (int(main.shape[-2]), int(main.shape[-1]))
     return {"cross_attention": _unit(_to_frames(cross.float(), grid, size)),
             "fourier": _unit(_to_frames(four.float(), grid, size))}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -17,6 +17,8 @@ from components.inference.trained import TrainedModel
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from components.models.lift_net import LiftNet
 
 LIFT_LABELS = {"cross_attention": "cross-attention", "fourier": "Fourier block (FoE)"}
 
@@ -64,17 +66,18 @@ def explain_video(parts: Mapping[str, TrainedModel], video: Path) -> Explanation
             raise ValueError("explain LIFT-Net on its own, not fused with other models")
         part = next(iter(parts.values()))
         sample = middle_sample(part, records[part.job], key, video)
-        maps = {k: v.numpy() for k, v in lift_net_maps(part.model, *sample.inputs).items()}
+        model = cast("LiftNet", part.model)  # the one model with a luminous input
+        maps = {k: v.numpy() for k, v in lift_net_maps(model, *sample.inputs).items()}
         return Explanation(lift_figure(title, sample.images, sample.positions, maps,
                                        LIFT_LABELS), label, prob, title)
     columns = []
     for stream in ("normal", "motion"):
-        part = parts.get(stream)
-        if part is None:
+        stream_part = parts.get(stream)
+        if stream_part is None:
             continue
-        sample = middle_sample(part, records[stream], key, video)
-        cam = gradcam(part.model, sample.inputs[0], target).numpy()
-        kind = part.kinds["frames" if stream == "normal" else "main"]
+        sample = middle_sample(stream_part, records[stream], key, video)
+        cam = gradcam(stream_part.model, sample.inputs[0], target).numpy()
+        kind = stream_part.kinds["frames" if stream == "normal" else "main"]
         what = (f"base frame {sample.positions[0]} ({kind})" if stream == "normal"
                 else f"{kind.upper()} {sample.positions[0]}")
         columns += [(what, sample.images[0], None),

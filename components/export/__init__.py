@@ -20,12 +20,12 @@ from components.export.formats import (
 )
 from components.export.proof import Parity, latency, parity
 from components.export.runners import (
-    OnnxRunner,
     Runner,
     TorchRunner,
     TorchScriptRunner,
     open_runner,
 )
+from components.inference.onnx_module import OnnxRunner
 
 __all__ = ["FORMATS", "OnnxRunner", "Parity", "Runner", "TorchRunner", "TorchScriptRunner",
            "UnsupportedOperatorError", "export_model", "export_onnx", "export_torchscript",

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from components.errors import InputError
 from components.export.proof import Clip
 from components.inference.trained import TrainedModel
+
+if TYPE_CHECKING:
+    from components.jobs.datasets import ShardDataset
 
 #: The fused network's input names: (normal stream's, motion stream's).
 FUSED_INPUTS = ("normal", "motion")
@@ -32,7 +35,7 @@ def input_names(trained: TrainedModel) -> tuple[str, ...]:
     return ("main", "lum") if trained.job == "student" else ("x",)
 
 
-def _sample(dataset: torch.utils.data.Dataset, index: int, names: Sequence[str]
+def _sample(dataset: ShardDataset, index: int, names: Sequence[str]
             ) -> tuple[int, dict[str, np.ndarray]]:
     item = dataset[index]
     return int(item["video"]), {n: item[n].unsqueeze(0).numpy().astype(np.float32)
@@ -47,7 +50,7 @@ def _spread(total: int, count: int) -> list[int]:
 
 
 def _shard_dataset(trained: TrainedModel, ingest_dir: Path, represent_dir: Path,
-                   split: str, root: Path | None) -> tuple[torch.utils.data.Dataset, list[str]]:
+                   split: str, root: Path | None) -> tuple[ShardDataset, list[str]]:
     from components.jobs.data import index_job_data
     from components.jobs.datasets import build_eval_dataset
 
@@ -67,7 +70,7 @@ def _shard_dataset(trained: TrainedModel, ingest_dir: Path, represent_dir: Path,
 
 
 def _video_dataset(trained: TrainedModel, video: Path
-                   ) -> tuple[torch.utils.data.Dataset, list[str]]:
+                   ) -> tuple[ShardDataset, list[str]]:
     from components.inference.records import represent_video_file
     from components.inference.scoring import _entry  # the entry har predict builds
     from components.jobs.datasets import build_eval_dataset
@@ -86,7 +89,7 @@ def _video_dataset(trained: TrainedModel, video: Path
 def model_dataset(trained: TrainedModel, *, ingest_dir: Path | None = None,
                   represent_dir: Path | None = None, video: Path | None = None,
                   split: str = "test", root: Path | None = None
-                  ) -> tuple[torch.utils.data.Dataset, list[str]]:
+                  ) -> tuple[ShardDataset, list[str]]:
     """(evaluation dataset, record key of each video index) from shards or a video.
 
     Raises:

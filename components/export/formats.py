@@ -86,11 +86,13 @@ def operator_of(message: str) -> str:
 
 def _full_message(exc: BaseException) -> str:
     """An exception's message and its causes' (the dynamo exporter nests them)."""
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts.append(str(exc))
-        exc = exc.__cause__ or exc.__context__
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(str(current))
+        current = current.__cause__ or current.__context__
     return "\n".join(parts)
 
 

@@ -131,16 +131,20 @@ def predictor_from_logged_model(folder: Path, shown: str) -> VideoPredictor:
     if Path(str(code)).name != MODEL_CODE_NAME:
         raise ModelLoadError(f"{shown}: not a har video model (its code is {code}, not "
                              f"{MODEL_CODE_NAME})")
-    config = flavor.get("config") if isinstance(flavor.get("config"), dict) else {}
+    config = flavor.get("config")
+    if not isinstance(config, dict):
+        config = {}
     parts = [str(p) for p in config.get("parts") or []]
-    artifacts = flavor.get("artifacts") if isinstance(flavor.get("artifacts"), dict) else {}
+    artifacts = flavor.get("artifacts")
+    if not isinstance(artifacts, dict):
+        artifacts = {}
     if not parts:
         raise ModelLoadError(f"{shown}: {mlmodel} names no parts (model_config.parts)")
     root = folder.resolve()
     folders = {}
     for part in parts:
-        relative = (artifacts.get(part) or {}).get("path") if isinstance(
-            artifacts.get(part), dict) else None
+        entry = artifacts.get(part)
+        relative = entry.get("path") if isinstance(entry, dict) else None
         target = (root / str(relative)).resolve() if relative else None
         if target is None or not target.is_relative_to(root) or not target.is_dir():
             raise ModelLoadError(f"{shown}: part {part!r} has no artifact folder inside "

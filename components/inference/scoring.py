@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,7 +24,10 @@ from components.errors import InputError
 from components.inference.records import MemoryRecords
 from components.inference.trained import TrainedModel
 from components.jobs.data import VideoEntry, index_job_data
-from components.jobs.datasets import build_datasets
+from components.jobs.datasets import ShardDataset, build_datasets
+
+if TYPE_CHECKING:
+    from components.jobs.tasks import ClassifierTask
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,13 @@ class VideoScores:
                            self.items[rows])
 
 
-def _task(trained: TrainedModel):  # noqa: ANN202 - a ClassifierTask
+def _task(trained: TrainedModel) -> ClassifierTask:
     from components.jobs.tasks import ClassifierTask, DistillTask
 
     return DistillTask(teacher=None) if trained.job == "student" else ClassifierTask()
 
 
-def _score_dataset(trained: TrainedModel, dataset: torch.utils.data.Dataset,
+def _score_dataset(trained: TrainedModel, dataset: torch.utils.data.Dataset[Any],
                    entries: Sequence[VideoEntry], batch_size: int) -> VideoScores:
     from components.jobs.evaluate import evaluate
 
@@ -78,7 +82,7 @@ def _score_dataset(trained: TrainedModel, dataset: torch.utils.data.Dataset,
 
 
 def _eval_dataset(trained: TrainedModel, roots: Mapping[str, Path],
-                  entries: Sequence[VideoEntry]) -> torch.utils.data.Dataset:
+                  entries: Sequence[VideoEntry]) -> ShardDataset:
     _, dataset = build_datasets(trained.job, trained.config, roots, trained.kinds, entries,
                                 entries, seed=0)
     return dataset

@@ -36,6 +36,7 @@ from components.data.video import StreamFrame
 from components.inference.predictor import VideoPredictor
 from components.inference.records import MemoryRecords
 from components.inference.trained import TrainedModel
+from components.jobs.config import ClipJobConfig
 from components.representations.kinds import KindParams
 
 #: Probabilities (K,) of one window of frames (``(W, H, W, 3)`` per decode size).
@@ -326,7 +327,7 @@ def decode_sizes(predictor: VideoPredictor) -> list[tuple[int, int]]:
 
 def _one_clip(part: TrainedModel) -> TrainedModel:
     """``part`` scoring one clip per window (the window is exactly one clip long)."""
-    if getattr(part.config, "eval_clips", 1) == 1:
+    if not isinstance(part.config, ClipJobConfig) or part.config.eval_clips == 1:
         return part
     return dataclasses.replace(part, config=dataclasses.replace(part.config, eval_clips=1))
 

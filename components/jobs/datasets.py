@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ from torch.utils.data import Dataset
 from components.data.sampling import ClipSampling, frame_indices
 from components.data.shards import ShardReader
 from components.jobs.augment import apply_clip_params, sample_clip_params
-from components.jobs.config import AugmentConfig, JobConfig
+from components.jobs.config import AugmentConfig, ClipJobConfig, JobConfig
 from components.jobs.data import VideoEntry
 from components.jobs.views import crop_view
 from components.representations.flow import FLOW_CHANNELS
@@ -128,7 +128,16 @@ def to_float_tchw(items_khwc_uint8: np.ndarray) -> torch.Tensor:
 # --------------------------------------------------------------------------- datasets
 
 
-class _ShardDataset(Dataset):
+class RecordSource(Protocol):
+    """What a dataset reads a role's records through: a :class:`ShardReader`, or
+    records held in memory (``har predict``'s ``MemoryRecords``)."""
+
+    def read(self, key: str) -> np.ndarray: ...
+
+    def read_item(self, key: str, item: int) -> np.ndarray: ...
+
+
+class _ShardDataset(Dataset[dict[str, torch.Tensor]]):
     """Lazily opened readers (per process) and the epoch used to seed samples."""
 
     def __init__(self, roots: Mapping[str, Path], entries: Sequence[VideoEntry], seed: int,
@@ -141,7 +150,10 @@ class _ShardDataset(Dataset):
         self.augment = augment if train else None
         self.flip_map = dict(flip_map or {})
         self.epoch = 0
-        self._readers: dict[str, ShardReader] = {}
+        self._readers: dict[str, RecordSource] = {}
+
+    def __len__(self) -> int:  # the subclasses': samples per pass
+        raise NotImplementedError
 
     def label(self, entry: VideoEntry, flipped: bool) -> torch.Tensor:
         """The sample's class: a horizontal flip turns a class of ``flip_map`` into its
@@ -153,7 +165,7 @@ class _ShardDataset(Dataset):
         """Make the next pass draw epoch ``epoch``'s clips and augmentations."""
         self.epoch = int(epoch)
 
-    def reader(self, role: str) -> ShardReader:
+    def reader(self, role: str) -> RecordSource:
         reader = self._readers.get(role)
         if reader is None:
             reader = ShardReader(self.roots[role])
@@ -333,19 +345,28 @@ class ImageItemDataset(_ShardDataset):
         return {"x": x, "y": self.label(entry, flipped), "video": torch.tensor(video)}
 
 
+def _clip_config(job: str, cfg: JobConfig) -> ClipJobConfig:
+    if not isinstance(cfg, ClipJobConfig):
+        raise TypeError(f"the {job} job reads clips: its config must be a ClipJobConfig, "
+                        f"got {type(cfg).__name__}")
+    return cfg
+
+
 def _job_dataset(job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Mapping[str, str],
                  entries: Sequence[VideoEntry], seed: int, train: bool,
                  flip_map: Mapping[int, int] | None = None) -> _ShardDataset:
     augment = cfg.augment if train else None
     if job == "teacher":
-        return ClipDataset(roots["main"], entries, kind=kinds["main"], clip_len=cfg.clip_len,
-                           stride=cfg.stride, eval_clips=cfg.eval_clips,
-                           eval_crops=cfg.eval_crops, seed=seed,
+        clip = _clip_config(job, cfg)
+        return ClipDataset(roots["main"], entries, kind=kinds["main"], clip_len=clip.clip_len,
+                           stride=clip.stride, eval_clips=clip.eval_clips,
+                           eval_crops=clip.eval_crops, seed=seed,
                            train=train, augment=augment, flip_map=flip_map)
     if job == "student":
+        clip = _clip_config(job, cfg)
         return PairedClipDataset(roots["main"], roots["lum"], entries, lum_kind=kinds["lum"],
-                                 clip_len=cfg.clip_len, stride=cfg.stride,
-                                 eval_clips=cfg.eval_clips, eval_crops=cfg.eval_crops,
+                                 clip_len=clip.clip_len, stride=clip.stride,
+                                 eval_clips=clip.eval_clips, eval_crops=clip.eval_crops,
                                  seed=seed, train=train,
                                  augment=augment, flip_map=flip_map)
     if job in ("normal", "motion"):
@@ -354,6 +375,10 @@ def _job_dataset(job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Map
                                 train=train, base_from_frames=normal, seed=seed,
                                 augment=augment, flip_map=flip_map)
     raise ValueError(f"unknown job {job!r}")
+
+
+#: The type of the datasets :func:`build_datasets` and :func:`build_eval_dataset` return.
+ShardDataset = _ShardDataset
 
 
 def build_datasets(

@@ -18,7 +18,7 @@ from components.metrics import Predictions
 Batch = Mapping[str, torch.Tensor]
 
 
-def autocast(device: torch.device, enabled: bool):  # noqa: ANN201 - a context manager
+def autocast(device: torch.device, enabled: bool) -> torch.autocast:
     """Mixed precision on CUDA (bfloat16 where supported, else float16); off elsewhere
     (training's steps run under it too)."""
     on = enabled and device.type == "cuda"

@@ -16,6 +16,7 @@ task                   inputs              loss
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
@@ -27,6 +28,9 @@ from components.jobs.losses import (
     logit_distillation_loss,
 )
 from components.models.unwrap import unwrap_model
+
+if TYPE_CHECKING:
+    from components.models.teacher import VideoTeacher
 
 
 @dataclass
@@ -111,7 +115,8 @@ class DistillTask(ClassifierTask):
                 pooled = trunk.float().mean(dim=(2, 3, 4))
                 if self.kd_target == "logits":
                     with torch.no_grad():
-                        pooled = self.teacher.classify(pooled)  # type: ignore[union-attr]
+                        # the trunk is this teacher's (make_task sets the flag only then)
+                        pooled = cast("VideoTeacher", self.teacher).classify(pooled)
                 self._h1 = pooled
         return logits, features
 

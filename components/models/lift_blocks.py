@@ -11,7 +11,7 @@ and the residual is added after it: ``x + LN(f(x))``.
 from __future__ import annotations
 
 import torch
-from timm.layers import Mlp
+from timm.layers.mlp import Mlp
 from torch import nn
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from timm.layers import Mlp
+from timm.layers.mlp import Mlp
 from torch import nn
 
 from components.models._registry import register_model

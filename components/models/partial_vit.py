@@ -13,7 +13,7 @@ Partial ViT does (``"all"``).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal, cast
 
 import timm
 import torch
@@ -27,12 +27,12 @@ _HEAD_KEYS = re.compile(r"^(norm|fc_norm|head|head_drop|attn_pool|pre_logits)\."
 _BLOCK_KEY = re.compile(r"^blocks\.(\d+)\.")
 
 
-def parse_trainable(trainable: int | str, blocks: int) -> int | str:
+def parse_trainable(trainable: int | str, blocks: int) -> int | Literal["all"]:
     """Validate ``trainable_vit_blocks``: an int in [0, blocks] or ``"all"``."""
     if isinstance(trainable, str):
         if trainable != "all":
             raise ValueError(f"trainable_vit_blocks must be an int or 'all', got {trainable!r}")
-        return trainable
+        return "all"
     if isinstance(trainable, bool) or not 0 <= int(trainable) <= blocks:
         raise ValueError(
             f"trainable_vit_blocks must be in [0, {blocks}] or 'all', got {trainable!r}"
@@ -92,13 +92,13 @@ class PartialViT(nn.Module):
                 f"vit_blocks must be in [1, {full_depth}] for {vit_name}, got {vit_blocks}"
             )
         kwargs = dict(vit_kwargs, depth=vit_blocks)
-        vit = timm.create_model(
+        vit = cast(VisionTransformer, timm.create_model(
             vit_name, pretrained=False, num_classes=0, img_size=img_size, **kwargs
-        )
+        ))
         # Nothing after the kept blocks: the CLS token goes to LIFT-Net's own MLP + LayerNorm.
         vit.norm = nn.Identity()
         vit.fc_norm = nn.Identity()
-        vit.head_drop = nn.Identity()
+        vit.head_drop = nn.Identity()  # type: ignore[assignment]  # typed Dropout in timm
         vit.head = nn.Identity()
         self.vit = vit
         self.vit_name = vit_name

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -69,11 +70,12 @@ class StreamCNN(nn.Module):
         self.in_chans = in_chans
         self.output_stride = output_stride
         self.min_input_size = MIN_INPUT_SIZE.get(backbone, 1)
-        extra = {} if output_stride == 32 else {"output_stride": output_stride}
+        extra: dict[str, Any] = {} if output_stride == 32 else {"output_stride": output_stride}
         import timm  # here, not at the top: the small CNN streams never need it
 
         try:
-            self.backbone = timm.create_model(
+            # a timm model: get_classifier, pretrained_cfg (not on nn.Module's type)
+            self.backbone: Any = timm.create_model(
                 backbone,
                 pretrained=False,
                 num_classes=num_classes,

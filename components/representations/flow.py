@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
 import numpy as np
 
 from components.errors import InputError
 from components.representations._checks import RepresentationError, as_clip, positive_int
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FlowMethod = Literal["tvl1", "farneback", "dis", "raft"]
 METHODS: tuple[str, ...] = ("tvl1", "farneback", "dis", "raft")
@@ -205,11 +208,13 @@ def flow_to_rgb(
 # --------------------------------------------------------------------------- CPU methods
 
 
-def _cpu_method(method: str, options: dict[str, Any], dis_preset: str):
+def _cpu_method(method: str, options: dict[str, Any], dis_preset: str
+                ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A function (grey_prev, grey_next) -> (H, W, 2) float32 flow in pixels."""
     if method == "tvl1":
         try:
-            tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(**options)
+            # cv2's stubs lack the contrib module's factory functions
+            tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(**options)  # type: ignore[attr-defined]
         except (cv2.error, TypeError) as exc:
             raise RepresentationError(f"bad tvl1 options {options!r}: {exc}") from exc
         return lambda a, b: tvl1.calc(a, b, None)
@@ -218,13 +223,14 @@ def _cpu_method(method: str, options: dict[str, Any], dis_preset: str):
         if unknown:
             raise RepresentationError(f"unknown farneback options: {sorted(unknown)}")
         kw = {**FARNEBACK_DEFAULTS, **options}
-        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, **kw)
+        # the stubs want an output array; None (allocate one) is what OpenCV documents
+        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, **kw)  # type: ignore[call-overload]
     if method == "dis":
         if dis_preset not in DIS_PRESETS:
             raise RepresentationError(
                 f"dis_preset must be one of {tuple(DIS_PRESETS)}, got {dis_preset!r}"
             )
-        dis = cv2.DISOpticalFlow_create(DIS_PRESETS[dis_preset])
+        dis = cv2.DISOpticalFlow_create(DIS_PRESETS[dis_preset])  # type: ignore[attr-defined]
         for name, value in options.items():
             setter = getattr(dis, f"set{name}", None)
             if setter is None:
@@ -237,7 +243,7 @@ def _cpu_method(method: str, options: dict[str, Any], dis_preset: str):
 def _check_bound(bound: object) -> float:
     if isinstance(bound, bool) or not isinstance(bound, int | float | np.number):
         raise RepresentationError(f"bound must be a positive number, got {bound!r}")
-    b = float(bound)  # type: ignore[arg-type]
+    b = float(bound)
     if not (math.isfinite(b) and b > 0):
         raise RepresentationError(f"bound must be positive and finite, got {bound!r}")
     return b
@@ -296,7 +302,7 @@ def _raft_into(
 
 
 @functools.lru_cache(maxsize=2)
-def _load_raft(path: str, mtime_ns: int, size: int, model: str, device: str):
+def _load_raft(path: str, mtime_ns: int, size: int, model: str, device: str) -> nn.Module:
     """A RAFT model in eval mode on ``device`` with the state dict at ``path`` (cached)."""
     del mtime_ns, size  # part of the cache key only: a rewritten file is reloaded
     import torch

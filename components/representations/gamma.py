@@ -165,7 +165,7 @@ def _luma_histogram(clip: np.ndarray) -> np.ndarray:
 def _check_gamma(gamma: object) -> float:
     if isinstance(gamma, bool) or not isinstance(gamma, int | float | np.number):
         raise RepresentationError(f"gamma must be a positive number, got {gamma!r}")
-    g = float(gamma)  # type: ignore[arg-type]
+    g = float(gamma)
     if not (math.isfinite(g) and g > 0):
         raise RepresentationError(f"gamma must be positive and finite, got {gamma!r}")
     return g

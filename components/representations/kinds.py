@@ -63,6 +63,8 @@ class _StoredParams:
     #: after specs were first written (older specs predate it). A key missing
     #: otherwise (a hand-written spec) takes the dataclass default.
     ABSENT_MEANS: ClassVar[Mapping[str, Any]] = {}
+    #: Set by @dataclass on each subclass (declared for the type checker's ``fields``).
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
     def to_json(self) -> dict[str, Any]:
         """Every field by name (what ``kind_params`` records)."""
@@ -204,8 +206,10 @@ class KindParams:
             return cls()
         own = dict(data)
         gamma = own.pop("gamma", None) if kind in _SOURCED else None
-        extra = {"gamma": GammaParams.from_json(gamma)} if gamma is not None else {}
-        return cls(**{kind: _PARAMS_OF[kind].from_json(own)}, **extra)
+        parts: dict[str, Any] = {kind: _PARAMS_OF[kind].from_json(own)}
+        if gamma is not None:
+            parts["gamma"] = GammaParams.from_json(gamma)
+        return cls(**parts)
 
 
 #: Channels of one frame of each kind: optical flow is (dx, dy); the rest are RGB.
@@ -247,8 +251,8 @@ def compute(kind: str, frames_thwc_uint8: np.ndarray, params: KindParams
         images = rank_pooled_images(_source_frames(frames_thwc_uint8, r.source, params.gamma),
                                     r.window, r.stride)
         size = min(r.window, t)
-        base = [k * r.stride + size - 1 for k in range(len(images))]
-        return images, {"positions": base, "base_positions": base}
+        positions = [k * r.stride + size - 1 for k in range(len(images))]
+        return images, {"positions": positions, "base_positions": positions}
     raise ValueError(f"unknown representation kind {kind!r}; known: {KINDS}")
 
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from components.data.manifest import DATASET_FILE, read_dataset_info
 from components.stages.evaluate import TWO_STREAM_MODEL
 
 if TYPE_CHECKING:
+    from components.evaluation import RowResult
     from components.stages.evaluate import EvaluateConfig, Evaluation
 
 
 def track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path,
-          ingest: Path, infos: dict[str, dict]) -> None:
+          ingest: Path, infos: dict[str, dict[str, Any]]) -> None:
     """Log the evaluation run; register the fused two-stream network with its card."""
     from components.tracking import (
         log_metrics,
@@ -55,8 +56,9 @@ def track(evaluation: Evaluation, cfg: EvaluateConfig, root: Path, models: Path,
             evaluation.run_links.setdefault("ensemble", run_url(run.run_id))
 
 
-def _register_two_stream(evaluation: Evaluation, two_stream, cfg: EvaluateConfig,  # noqa: ANN001
-                         root: Path, models: Path, ingest: Path, infos: dict[str, dict], *,
+def _register_two_stream(evaluation: Evaluation, two_stream: RowResult, cfg: EvaluateConfig,
+                         root: Path, models: Path, ingest: Path,
+                         infos: dict[str, dict[str, Any]], *,
                          run_id: str, dvc_experiment: str) -> None:
     """Register the fused row's models as a new ``har-two-stream`` version, move
     ``champion`` if it beats the current one, and attach the version's model card."""
@@ -85,8 +87,8 @@ def _register_two_stream(evaluation: Evaluation, two_stream, cfg: EvaluateConfig
                              f"{'champion' if decision.promoted else 'champion kept'}")
 
 
-def card_facts(evaluation: Evaluation, row, cfg: EvaluateConfig, root: Path,  # noqa: ANN001
-               ingest: Path, infos: dict[str, dict]) -> dict:
+def card_facts(evaluation: Evaluation, row: RowResult, cfg: EvaluateConfig, root: Path,
+               ingest: Path, infos: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The model card's facts of one evaluated row (``components.tracking.model_card``)."""
     import hashlib
 
@@ -111,7 +113,9 @@ def card_facts(evaluation: Evaluation, row, cfg: EvaluateConfig, root: Path,  # 
     epochs = []
     for part in row.spec.parts:
         info = infos.get(part, {})
-        config = info.get("config") if isinstance(info.get("config"), dict) else {}
+        config = info.get("config")
+        if not isinstance(config, dict):
+            config = {}
         params[f"{part}.model"] = info.get("model", "")
         params[f"{part}.input"] = info.get("input", "")
         epochs.append(f"{part} {config.get('epochs', '?')}")

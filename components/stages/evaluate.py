@@ -36,12 +36,16 @@ import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from components._atomic import write_text_atomic
 from components.data.lighting import LightingBuckets
 from components.data.manifest import DATASET_FILE, dataset_labels, read_dataset_info
 from components.errors import InputError
 from components.stages._common import add_params_flag, stage_config
+
+if TYPE_CHECKING:
+    from components.evaluation import RowResult, RowSpec
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +112,7 @@ class EvaluateConfig:
     views: Views = field(default_factory=Views)
 
 
-def row_specs(cfg: EvaluateConfig, models: Path):  # noqa: ANN201 - list[RowSpec]
+def row_specs(cfg: EvaluateConfig, models: Path) -> list[RowSpec]:
     """The rows whose model folders exist, in table order."""
     from components.evaluation import RowSpec
 
@@ -143,7 +147,7 @@ def row_specs(cfg: EvaluateConfig, models: Path):  # noqa: ANN201 - list[RowSpec
 class Evaluation:
     """What ``evaluate`` computed (for the stage, the flow and tests)."""
 
-    results: list = field(default_factory=list)
+    results: list[RowResult] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # manifest.dataset_labels
     run_id: str = ""
     run_links: dict[str, str] = field(default_factory=dict)
@@ -194,19 +198,21 @@ def evaluate(cfg: EvaluateConfig, *, root: Path, models: Path, ingest: Path, rep
     return evaluation
 
 
-def _score_rows(cfg: EvaluateConfig, specs: list, *, root: Path, models: Path, ingest: Path,
-                represent: Path) -> tuple[list, dict[str, dict]]:
+def _score_rows(cfg: EvaluateConfig, specs: list[RowSpec], *, root: Path, models: Path,
+                ingest: Path, represent: Path
+                ) -> tuple[list[RowResult], dict[str, dict[str, Any]]]:
     """Score each trained model the rows need once, then each row (fusing its models'
     probabilities): the rows' results and each model's ``model.json``."""
     from components.evaluation import RowResult, score_metrics
     from components.inference import fuse_probabilities, load_trained, score_shards
+    from components.jobs.config import ClipJobConfig
     from components.stages._common import progress
 
     needed = sorted({p for s in specs for p in s.parts})
     scores, infos = {}, {}
     for name in progress(needed, total=len(needed), desc="scoring models"):
         trained = load_trained(models / name)
-        if hasattr(trained.config, "eval_clips"):  # a clip model: the configured views
+        if isinstance(trained.config, ClipJobConfig):  # a clip model: the configured views
             trained.config = dataclasses.replace(
                 trained.config, eval_clips=cfg.views.clips or trained.config.eval_clips,
                 eval_crops=cfg.views.crops)
@@ -276,7 +282,7 @@ def video_buckets(ingest: Path, thresholds: LightingBuckets) -> dict[str, str]:
             for row in read_manifest(ingest / MANIFEST_FILE)}
 
 
-def _views_text(views: Views, infos: dict[str, dict]) -> str:
+def _views_text(views: Views, infos: dict[str, dict[str, Any]]) -> str:
     """``2 clips x 1 crop`` (clip models), as configured or as trained."""
     clips = views.clips or sorted({int(i["config"]["eval_clips"]) for i in infos.values()
                                    if isinstance(i.get("config"), dict)
@@ -288,7 +294,7 @@ def _views_text(views: Views, infos: dict[str, dict]) -> str:
     return f"{counts} clip(s) x {crops} per video for the clip models"
 
 
-def _csv(rows: list[dict]) -> str:
+def _csv(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     buffer = io.StringIO()

@@ -29,7 +29,11 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from components.export.proof import Clip
+    from components.inference.trained import TrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +83,8 @@ def _source(args: argparse.Namespace) -> dict[str, Any]:
     return {"ingest_dir": args.ingest, "represent_dir": args.represent}
 
 
-def _load(model_arg: str, count: int, source: dict[str, Any]) -> tuple[Any, str, list, list]:
+def _load(model_arg: str, count: int, source: dict[str, Any]
+          ) -> tuple[Any, str, list[Clip], list[TrainedModel]]:
     """(module, name, clips, trained parts) of MODEL."""
     from components.errors import InputError
     from components.export.clips import fused_clips, model_clips

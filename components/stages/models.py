@@ -13,6 +13,7 @@ prints what was loaded.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -131,7 +132,7 @@ def measure_preset(
         shown = ", ".join(f + ("" if Path(f).is_file() else " (missing)") for f in files) or "-"
         try:
             cost = measure(
-                lambda kw=kwargs, e=entry: create_model(e.model, **kw), entry.inputs, device=device
+                functools.partial(create_model, entry.model, **kwargs), entry.inputs, device=device
             )
         except ConfigError:
             raise

@@ -12,8 +12,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from components.stages._common import add_params_flag, stage_config
+
+if TYPE_CHECKING:
+    from components.stages.represent import RepresentConfig
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "128 px a side")
 
 
-def _write_panel(video: Path, out: Path, cfg, rows: int, scale: int, title: str,  # noqa: ANN001
+def _write_panel(video: Path, out: Path, cfg: RepresentConfig, rows: int, scale: int, title: str,
                  row_label: str = "") -> None:
     from components._atomic import atomic_path
     from components._figures import png_bytes

@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from components.stages._common import add_params_flag, progress, stage_config
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         "height": args.height, "width": args.width,
     })
 
-    def write(path: Path, frames, fps: int, crf: int) -> None:  # type: ignore[no-untyped-def]
+    def write(path: Path, frames: np.ndarray, fps: int, crf: int) -> None:
         video.write_video(path, frames, fps=fps, crf=crf)
 
     with atomic_dir(args.out) as tmp:

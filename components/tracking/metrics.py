@@ -7,6 +7,7 @@ processes of a sweep.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from numbers import Real
@@ -67,7 +68,7 @@ def log_metrics(
     for start in range(0, len(entries), MAX_METRICS_PER_BATCH):
         batch = entries[start : start + MAX_METRICS_PER_BATCH]
         retry_transient(
-            lambda batch=batch: client.log_batch(run_id, metrics=batch, synchronous=True),
+            functools.partial(client.log_batch, run_id, metrics=batch, synchronous=True),
             attempts=attempts,
             what=f"logging {len(batch)} metrics at step {step}",
         )

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
     from mlflow.models import ModelSignature
-    from mlflow.pyfunc import PythonModel
+    from mlflow.pyfunc.model import PythonModel
 
 _LOG = logging.getLogger(__name__)
 

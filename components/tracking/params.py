@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import re
@@ -156,7 +157,7 @@ def log_params_flat(
     for start in range(0, len(items), MAX_PARAMS_TAGS_PER_BATCH):
         batch = items[start : start + MAX_PARAMS_TAGS_PER_BATCH]
         retry_transient(
-            lambda batch=batch: client.log_batch(run_id, params=batch, synchronous=True),
+            functools.partial(client.log_batch, run_id, params=batch, synchronous=True),
             what="logging params",
         )
     return flat

@@ -9,6 +9,7 @@ whole record is also logged as ``provenance.json``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import json
@@ -210,7 +211,8 @@ def log_provenance(
         params = [entry for entry in batch if isinstance(entry, Param)]
         tags = [entry for entry in batch if isinstance(entry, RunTag)]
         retry_transient(
-            lambda p=params, t=tags: client.log_batch(run_id, params=p, tags=t, synchronous=True),
+            functools.partial(client.log_batch, run_id, params=params, tags=tags,
+                              synchronous=True),
             what="logging provenance",
         )
     payload = {"files": record.files, "libraries": record.libraries, "git": asdict(record.git)}
@@ -224,8 +226,8 @@ def log_manifest_input(manifest: Path, *, name: str, run_id: str | None = None,
     used": its name, digest, source path and columns), ``context`` training."""
     import warnings
 
-    import mlflow.data
     import pandas as pd
+    from mlflow.data.pandas_dataset import from_pandas
     from mlflow.entities import DatasetInput, InputTag
 
     run_id = resolve_run_id(run_id)
@@ -237,8 +239,7 @@ def log_manifest_input(manifest: Path, *, name: str, run_id: str | None = None,
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer")
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*keyword-only")
-        dataset = mlflow.data.from_pandas(frame, source=str(Path(manifest).resolve()),
-                                          name=name)
+        dataset = from_pandas(frame, source=str(Path(manifest).resolve()), name=name)
     entry = DatasetInput(dataset._to_mlflow_entity(),
                          tags=[InputTag("mlflow.data.context", context)])
     retry_transient(lambda: MlflowClient().log_inputs(run_id, datasets=[entry]),

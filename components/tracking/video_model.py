@@ -55,10 +55,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import mlflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.pyfunc.model import PythonModel
 
 from components.errors import InputError
 from components.inference.loading import (
@@ -148,7 +148,7 @@ def _top_param(params: Mapping[str, Any] | None) -> int:
     return top
 
 
-class VideoModel(mlflow.pyfunc.PythonModel):
+class VideoModel(PythonModel):
     """A pyfunc model over trained model folders: video paths in, top-k labels out.
 
     Args:
@@ -204,7 +204,8 @@ class VideoModel(mlflow.pyfunc.PythonModel):
             raise RuntimeError("VideoModel used before load_context")
         return self._predictor
 
-    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
+    # no annotations: MLflow reads predict's type hints to convert (and check) the input
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
         """One row per video (see the module docstring for the columns): a DataFrame.
 
         No type hints here on purpose: MLflow reads them to infer and enforce input
@@ -238,11 +239,12 @@ def video_signature(num_classes: int, top: int = DEFAULT_TOP) -> ModelSignature:
     """Input: a string column ``video``; output: the columns for min(top, classes)
     ranks; params: ``top`` (long, default :data:`DEFAULT_TOP`)."""
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 
     ranks = min(top, num_classes)
-    outputs = [ColSpec("string", name) if name == VIDEO_COLUMN or name.endswith("label")
-               else ColSpec("double", name) for name in output_columns(ranks)]
+    outputs: list[ColSpec | TensorSpec] = [
+        ColSpec("string", name) if name == VIDEO_COLUMN or name.endswith("label")
+        else ColSpec("double", name) for name in output_columns(ranks)]
     return ModelSignature(inputs=Schema([ColSpec("string", VIDEO_COLUMN)]),
                           outputs=Schema(outputs),
                           params=ParamSchema([ParamSpec("top", "long", top)]))

@@ -21,6 +21,7 @@ from components._figures import fit_to_text, new_figure
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
 
 #: How people call the registered models.
 MODEL_TITLES = {"r2plus1d_18": "R(2+1)D-18", "r3d_18": "R3D-18", "lift_net": "LIFT-Net",
@@ -116,7 +117,7 @@ def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str,
     return fit_to_text(fig)
 
 
-def _percent():  # noqa: ANN202
+def _percent() -> PercentFormatter:
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(1.0, decimals=0)

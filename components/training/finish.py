@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components._console import verbose
 from components.config import as_plain
@@ -21,6 +21,9 @@ from components.training.checkpoint import (
     verify_checkpoint,
 )
 from components.training.request import Prepared, TrainRequest
+
+if TYPE_CHECKING:
+    from components.tracking import RunHandle
 
 #: Registered model name of each job.
 REGISTERED_NAMES = {"teacher": "har-teacher", "student": "har-lift-net",
@@ -275,7 +278,8 @@ def finish_run(prepared: Prepared, checkpoint_dir: Path, run_id: str) -> tuple[
     return metrics, history, version, decision
 
 
-def open_run(prepared: Prepared, state: Mapping[str, Any] | None):  # noqa: ANN202
+def open_run(prepared: Prepared, state: Mapping[str, Any] | None
+             ) -> tuple[contextlib.AbstractContextManager[RunHandle], bool]:
     """(context manager, is_new): resume the recorded MLflow run, or open a new one."""
     from components.tracking import run_name, standard_tags, training_run
     from components.tracking.resume import resume_run, run_is_usable

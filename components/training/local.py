@@ -21,7 +21,7 @@ from components.training.loop import finish_training, run_epoch
 from components.training.session import Session, WorkerPlan, build_session, seed_everything
 
 
-def _loader(dataset: Any, batch: int) -> DataLoader | None:
+def _loader(dataset: Any, batch: int) -> DataLoader[Any] | None:
     if dataset is None or len(dataset) == 0:
         return None
     return DataLoader(dataset, batch_size=batch, shuffle=False)
@@ -50,8 +50,8 @@ def _fit(plan: WorkerPlan, device: torch.device,
          on_epoch: Callable[[dict[str, float]], None] | None) -> Session:
     seed_everything(plan.settings.seed)
     session = build_session(plan, device)
-    sampler = DistributedSampler(session.train_set, num_replicas=1, rank=0, shuffle=True,
-                                 seed=plan.settings.seed)
+    sampler: DistributedSampler[Any] = DistributedSampler(
+        session.train_set, num_replicas=1, rank=0, shuffle=True, seed=plan.settings.seed)
     train_loader = DataLoader(session.train_set, batch_size=plan.config.batch_size,
                               sampler=sampler, drop_last=True,
                               pin_memory=device.type == "cuda")

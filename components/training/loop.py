@@ -196,8 +196,9 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         parallel_strategy_kwargs={"find_unused_parameters": plan.find_unused_parameters},
     )
     per_rank = max(1, plan.config.batch_size // world)
-    sampler = DistributedSampler(session.train_set, num_replicas=world, rank=rank, shuffle=True,
-                                 seed=plan.settings.seed, drop_last=False)
+    sampler: DistributedSampler[Any] = DistributedSampler(
+        session.train_set, num_replicas=world, rank=rank, shuffle=True,
+        seed=plan.settings.seed, drop_last=False)
     loader_workers = plan.settings.loader_workers
     train_loader = ray.train.torch.prepare_data_loader(DataLoader(
         session.train_set, batch_size=per_rank, sampler=sampler, drop_last=True,

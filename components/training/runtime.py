@@ -119,11 +119,14 @@ def fit(prepared: Prepared, callbacks: Sequence[Any] = ()) -> Any:
                            "progress": display.sender() if display is not None else None},
         scaling_config=ScalingConfig(num_workers=settings.num_workers, use_gpu=use_gpu,
                                      resources_per_worker=resources),
-        run_config=RunConfig(
+        run_config=RunConfig(  # type: ignore[call-arg]  # v2's, as FailureConfig below
             name=prepared.run_name,
             storage_path=prepared.storage_path,
-            failure_config=FailureConfig(max_failures=settings.max_failures,
-                                         controller_failure_limit=WORKER_GROUP_START_RETRIES),
+            # Ray Train v2's configs (the default; ray.train re-exports them then), which
+            # the type checker does not see behind ray.train's run-time switch
+            failure_config=FailureConfig(  # type: ignore[call-arg]
+                max_failures=settings.max_failures,
+                controller_failure_limit=WORKER_GROUP_START_RETRIES),
             checkpoint_config=CheckpointConfig(num_to_keep=settings.keep_checkpoints),
             callbacks=list(callbacks),
             worker_runtime_env={"env_vars": env},

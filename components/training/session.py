@@ -225,7 +225,8 @@ def make_task(plan: WorkerPlan, device: torch.device, teacher: nn.Module | None,
 
 def make_optimizer(model: nn.Module, cfg: JobConfig) -> torch.optim.Optimizer:
     """AdamW over trainable parameters; no decay on 1-D ones (biases, norms)."""
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for param in model.parameters():
         if param.requires_grad:
             (no_decay if param.ndim <= 1 else decay).append(param)
@@ -243,8 +244,9 @@ def build_session(plan: WorkerPlan, device: torch.device, world: int = 1) -> Ses
     teacher = None
     if plan.teacher is not None:
         teacher = load_teacher(plan.teacher, device)
-        if hasattr(model, "load_teacher_trunk"):
-            model.load_teacher_trunk(teacher)
+        load_teacher_trunk = getattr(model, "load_teacher_trunk", None)  # LIFT-Net's
+        if load_teacher_trunk is not None:
+            load_teacher_trunk(teacher)
     model = model.to(device)
     cuda_layout = device.type == "cuda" and plan.settings.channels_last
     if cuda_layout and plan.job in ("normal", "motion"):

@@ -29,7 +29,7 @@ def orphaned_placement_groups() -> list[str]:
     from ray._private.state import state
     from ray.core.generated import gcs_pb2
 
-    table = gcs_pb2.PlacementGroupTableData
+    table = gcs_pb2.PlacementGroupTableData  # type: ignore[attr-defined]  # protobuf, no stubs
     live = {table.PENDING, table.PREPARED, table.CREATED, table.RESCHEDULING}
     accessor = state._connect_and_get_accessor()
     orphans = []

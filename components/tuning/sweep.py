@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 
 #: What a trial's driver reserves: no CPU (its Train workers reserve theirs), but Tune
 #: refuses an empty request, so a token amount of memory (1 MiB).
-DRIVER_RESOURCES = {"cpu": 0, "memory": 1 << 20}
+DRIVER_RESOURCES: dict[str, float] = {"cpu": 0, "memory": 1 << 20}
 
 
 @dataclass(frozen=True)
@@ -327,6 +327,8 @@ def run_sweep(
             errors = [r["error"] for r in rows if r["error"]]
             raise TrainingError(f"no trial reported {settings.metric}"
                                 + (f"; first error: {errors[0]}" if errors else ""))
+        if best_result.config is None:
+            raise TrainingError("the best trial recorded no config")
         best = Tuned.of(best_result.config)._asdict()
         doc = {
             "best": best,

@@ -25,6 +25,7 @@ from pathlib import Path
 from components.data.formats._common import (
     DatasetSplit,
     EntryCollector,
+    Split,
     build_split,
     check_root,
     check_seed,
@@ -42,7 +43,7 @@ from components.errors import InputError
 FORMAT = "hmdb51"
 SUBDIRS = ("testTrainMulti_7030_splits", "splits", "lists")
 _SPLIT_FILE = re.compile(r"(?P<cls>.+)_test_split(?P<split>[0-9]+)\.txt")
-_SPLIT_OF_ID = {1: "train", 2: "test"}
+_SPLIT_OF_ID: dict[int, Split] = {1: "train", 2: "test"}
 
 
 def _find_split_files(dirs: list[Path], split: int) -> dict[str, dict[int, Path]]:

@@ -4,6 +4,7 @@ problem is an :class:`~components.errors.InputError` naming the file and index l
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 import math
@@ -143,7 +144,7 @@ class ShardReader:
         for path, entry in zip(self._shard_paths, self._meta["shards"], strict=True):
             h = hashlib.sha256()
             with open(path, "rb") as f:
-                for chunk in iter(lambda f=f: f.read(1 << 22), b""):
+                for chunk in iter(functools.partial(f.read, 1 << 22), b""):
                     h.update(chunk)
             if h.hexdigest() != entry["sha256"]:
                 raise InputError(path, "checksum mismatch: the shard is corrupt")

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
+from types import TracebackType
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -99,7 +100,8 @@ class ShardWriter:
     def __enter__(self) -> ShardWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.close()
         else:
@@ -189,7 +191,7 @@ class ShardWriter:
             if pad:
                 self._write(b"\0" * pad)
             if nbytes:
-                self._write(memoryview(data.reshape(-1)).cast("B"))
+                self._write(data.reshape(-1).data.cast("B"))
         except BaseException:
             self._state = "failed"
             raise
@@ -332,7 +334,8 @@ class ReorderBuffer:
                 f"{len(self._held)} result(s) wait for position {missing}, which never came"
             )
 
-    def _accept(self, position: int, item) -> None:
+    def _accept(self, position: int,
+                item: tuple[str, np.ndarray, Mapping[str, Any] | None] | None) -> None:
         position = int(position)
         if position < self._next or position in self._held:
             raise ValueError(f"position {position} was already given")
