@@ -17,11 +17,14 @@ of tracked files). Exits 1 when a cell failed.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-from pathlib import Path
 
-from components.errors import ConfigError, InputError
+from components.errors import ConfigError
+from flows.commands import (
+    add_experiment_options,
+    dataset_config_path,
+    names_option,
+    ready_for_experiments,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,12 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="lift_net | mei | all (default; any table of --config)")
     parser.add_argument("--cells", default="",
                         help="comma-separated cell names (default: every cell of the tables)")
-    parser.add_argument("--config", type=Path, default=Path("conf/ablations.yaml"),
-                        help="tables, cells and their params overrides")
-    parser.add_argument("--dataset-config", type=Path,
-                        help="conf/datasets/*.yaml: sections every cell sets first")
-    parser.add_argument("--repo", type=Path, default=Path("."),
-                        help="the repository (default: the current directory)")
+    add_experiment_options(parser, "conf/ablations.yaml",
+                           "tables, cells and their params overrides", "cell")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,25 +42,17 @@ def run(args: argparse.Namespace) -> int:
     repo = args.repo.resolve()
     config_path = args.config if args.config.is_absolute() else repo / args.config
     config = load_config(config_path)
-    cells = [c.strip() for c in args.cells.split(",") if c.strip()] or None
+    cells = names_option(args.cells)
     try:
         tables, chosen = select(config, args.table, cells)
     except ValueError as exc:
         raise ConfigError(config_path, str(exc)) from None
 
-    head = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=repo,
-                          capture_output=True, text=True)
-    if head.returncode != 0:
-        raise InputError(repo, "dvc exp run needs a git commit to start from "
-                         "(git add -A && git commit)")
-    # No PREFECT_API_URL: Prefect starts a temporary server, whose first start (a
-    # fresh database) takes longer than its 20 s default on a busy 2-core machine.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    ready_for_experiments(repo)
     from flows.ablate import REPORT_DIR, har_ablate
 
     rows = har_ablate(table=args.table, cells=cells, repo=str(repo), config=str(config_path),
-                      dataset_config=(str(args.dataset_config.resolve())
-                                      if args.dataset_config else None))
+                      dataset_config=dataset_config_path(args))
     for table in tables:
         print((repo / REPORT_DIR / f"{table.name}.md").read_text(encoding="utf-8"))
     ran = {c.name for c in chosen}

@@ -18,46 +18,39 @@ a finding, not an error (exit 0).
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
-from components.errors import ConfigError, InputError
+from components.errors import ConfigError
+from flows.commands import (
+    add_experiment_options,
+    dataset_config_path,
+    names_option,
+    ready_for_experiments,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--claims", default="",
                         help="comma-separated claim names (default: every claim of --config)")
-    parser.add_argument("--config", type=Path, default=Path("conf/claims.yaml"),
-                        help="claims, their configurations and params overrides")
-    parser.add_argument("--dataset-config", type=Path,
-                        help="conf/datasets/*.yaml: sections every experiment sets first")
-    parser.add_argument("--repo", type=Path, default=Path("."),
-                        help="the repository (default: the current directory)")
+    add_experiment_options(parser, "conf/claims.yaml",
+                           "claims, their configurations and params overrides", "experiment")
 
 
 def run(args: argparse.Namespace) -> int:
     from components.ablation.claims import UNKNOWN, load_claims
-    from components.ablation.experiments import git_head
 
     repo = args.repo.resolve()
     config_path = args.config if args.config.is_absolute() else repo / args.config
     config = load_claims(config_path)
-    names = [c.strip() for c in args.claims.split(",") if c.strip()] or None
+    names = names_option(args.claims)
     try:
         config.select(names)
     except ValueError as exc:
         raise ConfigError(config_path, str(exc)) from None
-    if not git_head(repo):
-        raise InputError(repo, "dvc exp run needs a git commit to start from "
-                         "(git add -A && git commit)")
-    # No PREFECT_API_URL: Prefect starts a temporary server, whose first start (a
-    # fresh database) takes longer than its 20 s default on a busy 2-core machine.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    ready_for_experiments(repo)
     from flows.claims import REPORT_DIR, har_claims
 
     rows = har_claims(claims=names, repo=str(repo), config=str(config_path),
-                      dataset_config=(str(args.dataset_config.resolve())
-                                      if args.dataset_config else None))
+                      dataset_config=dataset_config_path(args))
     print((repo / REPORT_DIR / "claims.md").read_text(encoding="utf-8"))
     unknown = [r["claim"] for r in rows if r["verdict"] == UNKNOWN]
     counts = {v: sum(r["verdict"] == v for r in rows) for v in ("held", "not held", "n/a")}
