@@ -34,6 +34,7 @@ import yaml
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 
 from components.ablation import (
     CellResult,
@@ -101,6 +102,14 @@ def _dataset_info(repo: str, run: ExperimentRun) -> dict[str, Any]:
     read from its commit (``dvc exp show`` has it only for experiments made before)."""
     text = read_at(repo, DATASET_METRICS, run.rev)
     return dict(json.loads(text)) if text else run.metrics(DATASET_METRICS)
+
+
+def experiment_failure(state: State[Any]) -> tuple[str, float]:
+    """Why a failed experiment task failed (its exception, else Prefect's message, else
+    "failed") and the seconds it ran (:class:`CellFailed` carries them)."""
+    error = state.result(raise_on_failure=False)
+    message = str(error) if isinstance(error, BaseException) else (state.message or "")
+    return message or "failed", error.seconds if isinstance(error, CellFailed) else 0.0
 
 
 @task(name="ablation-cell", task_run_name="{cell}", retries=0, cache_policy=NO_CACHE)
@@ -197,12 +206,9 @@ def har_ablate(
                              set_params(base, cell.overrides, params=params), repo,
                              tracking_uri, list(spec.targets), return_state=True)
             if state.is_failed():
-                error = state.result(raise_on_failure=False)
-                message = str(error) if isinstance(error, BaseException) else \
-                    (state.message or "")
-                seconds = getattr(error, "seconds", 0.0)
+                message, seconds = experiment_failure(state)
                 logger.warning("cell %s failed: %s", cell.name, message)
-                results[cell.name] = failed(cell.name, experiment, message or "failed", seconds)
+                results[cell.name] = failed(cell.name, experiment, message, seconds)
             else:
                 results[cell.name] = state.result()
     rows: list[dict[str, Any]] = []

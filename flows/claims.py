@@ -44,7 +44,6 @@ from components.ablation.claims import (
 )
 from components.ablation.experiments import (
     DATASET_METRICS,
-    CellFailed,
     ExperimentRun,
     experiment_repository,
     in_repository,
@@ -52,6 +51,7 @@ from components.ablation.experiments import (
     recorded_links,
     run_experiment,
 )
+from flows.ablate import experiment_failure
 from flows.params import load_dataset_config, merged
 from flows.pipeline import shared_ray
 
@@ -120,9 +120,7 @@ def _check_plan(plan: ExperimentPlan, chosen: tuple[ClaimSpec, ...], base: dict[
     state = run_plan(plan, rows, base, repo, tracking_uri, params, return_state=True)
     run, error, seconds = None, "", 0.0
     if state.is_failed():
-        exc = state.result(raise_on_failure=False)
-        error = str(exc) if isinstance(exc, BaseException) else (state.message or "failed")
-        seconds = exc.seconds if isinstance(exc, CellFailed) else 0.0
+        error, seconds = experiment_failure(state)
         get_run_logger().warning("experiment %s failed: %s", plan.name, failure_reason(error))
     else:
         run = state.result()

@@ -137,7 +137,7 @@ class RecordSource(Protocol):
     def read_item(self, key: str, item: int) -> np.ndarray: ...
 
 
-class _ShardDataset(Dataset[dict[str, torch.Tensor]]):
+class ShardDataset(Dataset[dict[str, torch.Tensor]]):
     """Lazily opened readers (per process) and the epoch used to seed samples."""
 
     def __init__(self, roots: Mapping[str, Path], entries: Sequence[VideoEntry], seed: int,
@@ -182,7 +182,7 @@ class _ShardDataset(Dataset[dict[str, torch.Tensor]]):
         return state
 
 
-class ClipDataset(_ShardDataset):
+class ClipDataset(ShardDataset):
     """Clips of one representation: ``x`` (C, T, H, W) float32, normalised.
 
     Args:
@@ -295,7 +295,7 @@ class PairedClipDataset(ClipDataset):
         }
 
 
-class ImageItemDataset(_ShardDataset):
+class ImageItemDataset(ShardDataset):
     """Single images, ``x`` (3, H, W) ImageNet-normalised: every item of every video.
 
     Motion stream: the items of the MEI (or rank) records. Normal stream: the frame
@@ -354,7 +354,7 @@ def _clip_config(job: str, cfg: JobConfig) -> ClipJobConfig:
 
 def _job_dataset(job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Mapping[str, str],
                  entries: Sequence[VideoEntry], seed: int, train: bool,
-                 flip_map: Mapping[int, int] | None = None) -> _ShardDataset:
+                 flip_map: Mapping[int, int] | None = None) -> ShardDataset:
     augment = cfg.augment if train else None
     if job == "teacher":
         clip = _clip_config(job, cfg)
@@ -377,15 +377,11 @@ def _job_dataset(job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Map
     raise ValueError(f"unknown job {job!r}")
 
 
-#: The type of the datasets :func:`build_datasets` and :func:`build_eval_dataset` return.
-ShardDataset = _ShardDataset
-
-
 def build_datasets(
     job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Mapping[str, str],
     train_entries: Sequence[VideoEntry], eval_entries: Sequence[VideoEntry], seed: int,
     flip_map: Mapping[int, int] | None = None,
-) -> tuple[_ShardDataset, _ShardDataset]:
+) -> tuple[ShardDataset, ShardDataset]:
     """The (train, eval) datasets of a job (see the module table); ``flip_map``: class
     index -> the class a horizontal flip turns it into (training only)."""
     return (_job_dataset(job, cfg, roots, kinds, train_entries, seed, train=True,
@@ -396,7 +392,7 @@ def build_datasets(
 def build_eval_dataset(
     job: str, cfg: JobConfig, roots: Mapping[str, Path], kinds: Mapping[str, str],
     entries: Sequence[VideoEntry], seed: int,
-) -> _ShardDataset:
+) -> ShardDataset:
     """The evaluation dataset of a job over ``entries`` (fixed clips, no augmentation)."""
     return _job_dataset(job, cfg, roots, kinds, entries, seed, train=False)
 

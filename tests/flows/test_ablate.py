@@ -138,3 +138,15 @@ def test_mei_cells_fill_the_table_with_linked_runs(deployed_run, prefect_harness
     assert "ablate-mei-equal" in latest_artifact("har-ablation-mei")
     shown = dvc(repo, "exp", "show", "--json")
     assert "ablate-mei-equal" in shown.stdout
+
+
+def test_a_failed_experiment_task_gives_its_reason_and_seconds() -> None:
+    from prefect.states import Failed
+
+    from components.ablation.experiments import CellFailed
+    from flows.ablate import experiment_failure
+
+    assert experiment_failure(Failed(data=CellFailed("train_student: boom", 12.5))) == \
+        ("train_student: boom", 12.5)
+    assert experiment_failure(Failed(data=ValueError("bad value"))) == ("bad value", 0.0)
+    assert experiment_failure(Failed(message="crashed")) == ("crashed", 0.0)
