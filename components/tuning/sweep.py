@@ -43,19 +43,25 @@ import json
 import logging
 import math
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from components._atomic import write_text_atomic
 from components._console import verbose
+from components._json import read_json
 from components.config import as_plain
+from components.errors import InputError
 from components.jobs.config import StudentConfig
-from components.training.driver import TrainRequest, TrialContext
+from components.training.driver import Prepared, TrainRequest, TrialContext
 from components.training.settings import DataPaths, TrainSettings
 from components.tuning.config import Tuned, TuneSettings
+
+if TYPE_CHECKING:
+    from components.tracking import RunHandle
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +175,8 @@ def unfinished_sweep_run(experiment_dir: Path) -> str | None:
     if not record.is_file():
         return None
     try:
-        data = json.loads(record.read_text())
-    except (OSError, ValueError):
+        data = read_json(record)
+    except InputError:
         log.warning("%s is unreadable: starting the sweep afresh", record)
         return None
     if data.get("finished") or not tune.Tuner.can_restore(str(experiment_dir)):
@@ -197,6 +203,166 @@ def _trial_rows(grid: Any, metric: str) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True)
+class _SweepFolder:
+    """Where Tune keeps a sweep: ``storage`` (a URI or an absolute path) and ``name``.
+
+    Attributes:
+        storage: Tune's storage path, absolute when local.
+        name: the sweep's folder name in it (``sweep-<fingerprint>``).
+        local: the sweep's folder when storage is local, None for a remote URI (its
+            record, and so resuming, needs a local folder).
+    """
+
+    storage: str
+    name: str
+    local: Path | None
+
+    @classmethod
+    def of(cls, storage_path: str, root: Path, fingerprint: str) -> _SweepFolder:
+        """The folder of the sweep with ``fingerprint``, relative paths under ``root``."""
+        storage = storage_path
+        remote = "://" in storage
+        if not remote and not Path(storage).is_absolute():
+            storage = str((root / storage).resolve())
+        name = f"sweep-{fingerprint}"
+        return cls(storage=storage, name=name, local=None if remote else Path(storage) / name)
+
+
+def _base_request(settings: TuneSettings, student: StudentConfig, train: TrainSettings, *,
+                  root: Path, data: DataPaths | None,
+                  pretrained: Mapping[str, str | None] | None) -> TrainRequest:
+    """The request every trial starts from: the sweep's epochs, workers and CPUs, no
+    retries, no model logged or registered (a trial is compared, not served)."""
+    base_student = dataclasses.replace(student, epochs=settings.max_epochs, tuned_config=None)
+    base_train = dataclasses.replace(train, num_workers=settings.num_workers,
+                                     cpus_per_worker=settings.cpus_per_worker, log_model=False,
+                                     max_failures=0)
+    return TrainRequest(job="student", config=base_student, settings=base_train,
+                        data=(data or DataPaths()).resolved(root), outputs=None, repo_root=root,
+                        pretrained=dict(pretrained or {}), val_fraction=settings.val_fraction,
+                        register=False)
+
+
+def _resumable_run(folder: _SweepFolder) -> str | None:
+    """The MLflow run of the unfinished sweep in ``folder`` that can be continued, if any."""
+    from components.tracking.resume import run_is_usable
+
+    run_id = unfinished_sweep_run(folder.local) if folder.local else None
+    if run_id and not run_is_usable(run_id):
+        log.warning("the MLflow run %s of sweep %s is gone: starting afresh", run_id, folder.name)
+        return None
+    return run_id
+
+
+def _new_sweep_run(settings: TuneSettings, base: TrainRequest, checked: Prepared, *,
+                   experiment: str, concurrency: int) -> AbstractContextManager[RunHandle]:
+    """A new MLflow run for the sweep (tagged with the inputs' fingerprint)."""
+    from components.tracking import run_name, standard_tags, training_run
+
+    labels = checked.labels
+    return training_run(
+        run_name("sweep", "lift_net", labels["dataset"], checked.fingerprint.short),
+        experiment=experiment,
+        tags={**standard_tags(job="sweep", model="lift_net", dataset=labels["dataset"],
+                              split=labels["split"], stage="tune"),
+              "har.fingerprint": checked.fingerprint.digest},
+        params={"tune": as_plain(settings), "student": as_plain(base.config),
+                "concurrency": concurrency},
+        description="har tune: LIFT-Net depth, trainable ViT blocks and lr, ASHA",
+    )
+
+
+def _trainable(base: TrainRequest, sweep_run_id: str, folder: _SweepFolder) -> Any:
+    """:func:`run_trial` bound to the sweep, with the driver's resources."""
+    from ray import tune
+
+    from components.tracking import current_tracking_uri
+
+    return tune.with_resources(
+        tune.with_parameters(run_trial, base=base, parent_run_id=sweep_run_id,
+                             tracking_uri=current_tracking_uri(),
+                             storage_path=f"{folder.storage}/{folder.name}/trials"),
+        DRIVER_RESOURCES,
+    )
+
+
+def _new_tuner(trainable: Any, settings: TuneSettings, folder: _SweepFolder,
+               concurrency: int) -> Any:
+    """A Tuner for a fresh sweep: ASHA on the sweep metric, ``concurrency`` trials at once."""
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    from components.tuning.placement import ReleaseOrphanedGroups
+
+    return tune.Tuner(
+        trainable,
+        param_space=search_space(settings),
+        tune_config=tune.TuneConfig(
+            metric=settings.metric, mode=settings.mode,
+            num_samples=settings.num_samples,
+            scheduler=ASHAScheduler(time_attr="epoch",
+                                    max_t=settings.max_epochs,
+                                    grace_period=settings.grace_period,
+                                    reduction_factor=settings.reduction_factor),
+            # The limit goes to the generator: Tune ignores max_concurrent_trials
+            # with a SearchGenerator (it warns), and then every trial starts at once
+            # and the Train workers of the extra ones wait for CPUs forever.
+            search_alg=BasicVariantGenerator(random_state=settings.seed,
+                                             max_concurrent=concurrency),
+        ),
+        run_config=tune.RunConfig(name=folder.name, storage_path=folder.storage,
+                                  callbacks=[ReleaseOrphanedGroups()],
+                                  # Tune's status table; with -v its results too.
+                                  verbose=2 if verbose() else 1),
+    )
+
+
+def _restored_tuner(trainable: Any, settings: TuneSettings, experiment_dir: Path) -> Any:
+    """The Tuner of an unfinished sweep: finished trials kept, the others run again."""
+    from ray import tune
+
+    return tune.Tuner.restore(str(experiment_dir), trainable,
+                              resume_unfinished=True, restart_errored=True,
+                              param_space=search_space(settings))
+
+
+def _best_trial(grid: Any, settings: TuneSettings, rows: list[dict[str, Any]]) -> (
+        tuple[dict[str, Any], float]):
+    """The best trial's values and metric.
+
+    Raises:
+        TrainingError: no trial reported the metric (naming the first trial error), or
+            the best trial recorded no config.
+    """
+    from components.training.driver import TrainingError
+
+    try:
+        best_result = grid.get_best_result(settings.metric, settings.mode, scope="all")
+    except (RuntimeError, KeyError) as exc:
+        raise TrainingError(f"no trial reported {settings.metric}: {exc}") from exc
+    best_value = float(best_result.metrics.get(settings.metric, math.nan)) \
+        if best_result.metrics else math.nan
+    if best_result.metrics is None or math.isnan(best_value):
+        errors = [r["error"] for r in rows if r["error"]]
+        raise TrainingError(f"no trial reported {settings.metric}"
+                            + (f"; first error: {errors[0]}" if errors else ""))
+    if best_result.config is None:
+        raise TrainingError("the best trial recorded no config")
+    return Tuned.of(best_result.config)._asdict(), best_value
+
+
+def _report(doc: dict[str, Any], out_file: Path, *, metric: str, sweep_run_id: str) -> None:
+    """Write the sweep's outcome to ``out_file`` and log it to the sweep's run."""
+    from components.tracking import log_config, log_metrics
+
+    write_text_atomic(out_file, yaml.safe_dump(as_plain(doc), sort_keys=False))
+    log_metrics({f"best/{metric}": doc["metric"][metric], "trials": float(len(doc["trials"])),
+                 "stopped_early": float(doc["stopped_early"])}, step=0, run_id=sweep_run_id)
+    log_config(doc, artifact_file="tune_best.yaml", run_id=sweep_run_id)
+
+
 def run_sweep(
     settings: TuneSettings,
     student: StudentConfig,
@@ -213,103 +379,31 @@ def run_sweep(
         InputError, ConfigError: inputs that do not fit (checked once, before any trial).
         TrainingError: no trial reported the metric.
     """
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.basic_variant import BasicVariantGenerator
-
-    from components.tracking import (
-        current_tracking_uri,
-        log_config,
-        log_metrics,
-        run_name,
-        setup_tracking,
-        standard_tags,
-        training_run,
-    )
-    from components.tracking.resume import end_running_children, resume_run, run_is_usable
-    from components.training.driver import (
-        TrainingError,
-        cluster_cpus,
-        ensure_ray,
-        prepare_training,
-    )
-    from components.tuning.placement import ReleaseOrphanedGroups
+    from components.tracking import setup_tracking
+    from components.tracking.resume import end_running_children, resume_run
+    from components.training.driver import cluster_cpus, ensure_ray, prepare_training
 
     root = repo_root.resolve()
     setup_tracking(root, train.experiment)
     ensure_ray()
-    base_student = dataclasses.replace(student, epochs=settings.max_epochs, tuned_config=None)
-    base_train = dataclasses.replace(train, num_workers=settings.num_workers,
-                                     cpus_per_worker=settings.cpus_per_worker, log_model=False,
-                                     max_failures=0)
-    base = TrainRequest(job="student", config=base_student, settings=base_train,
-                        data=(data or DataPaths()).resolved(root), outputs=None, repo_root=root,
-                        pretrained=dict(pretrained or {}), val_fraction=settings.val_fraction,
-                        register=False)
+    base = _base_request(settings, student, train, root=root, data=data, pretrained=pretrained)
     checked = prepare_training(base, total_cpus=cluster_cpus())  # fail before any trial
-    storage = settings.storage_path
-    remote = "://" in storage
-    if not remote and not Path(storage).is_absolute():
-        storage = str((root / storage).resolve())
-    name = f"sweep-{checked.fingerprint.short}"
-    experiment_dir = None if remote else Path(storage) / name
+    folder = _SweepFolder.of(settings.storage_path, root, checked.fingerprint.short)
     concurrency = _concurrency(settings, cluster_cpus())
-    labels = checked.labels
-    resumed_run = unfinished_sweep_run(experiment_dir) if experiment_dir else None
-    if resumed_run and not run_is_usable(resumed_run):
-        log.warning("the MLflow run %s of sweep %s is gone: starting afresh", resumed_run, name)
-        resumed_run = None
-    if resumed_run:
-        run_context = resume_run(resumed_run)
-    else:
-        run_context = training_run(
-            run_name("sweep", "lift_net", labels["dataset"], checked.fingerprint.short),
-            experiment=train.experiment,
-            tags={**standard_tags(job="sweep", model="lift_net", dataset=labels["dataset"],
-                                  split=labels["split"], stage="tune"),
-                  "har.fingerprint": checked.fingerprint.digest},
-            params={"tune": as_plain(settings), "student": as_plain(base_student),
-                    "concurrency": concurrency},
-            description="har tune: LIFT-Net depth, trainable ViT blocks and lr, ASHA",
-        )
+    resumed_run = _resumable_run(folder)
+    run_context = resume_run(resumed_run) if resumed_run else _new_sweep_run(
+        settings, base, checked, experiment=train.experiment, concurrency=concurrency)
     with run_context as sweep:
-        trainable = tune.with_resources(
-            tune.with_parameters(run_trial, base=base, parent_run_id=sweep.run_id,
-                                 tracking_uri=current_tracking_uri(),
-                                 storage_path=f"{storage}/{name}/trials"),
-            DRIVER_RESOURCES,
-        )
+        trainable = _trainable(base, sweep.run_id, folder)
         if resumed_run:
-            assert experiment_dir is not None
-            log.info("continuing the unfinished sweep in %s (MLflow run %s)", experiment_dir,
+            assert folder.local is not None
+            log.info("continuing the unfinished sweep in %s (MLflow run %s)", folder.local,
                      resumed_run)
-            tuner = tune.Tuner.restore(str(experiment_dir), trainable,
-                                       resume_unfinished=True, restart_errored=True,
-                                       param_space=search_space(settings))
+            tuner = _restored_tuner(trainable, settings, folder.local)
         else:
-            tuner = tune.Tuner(
-                trainable,
-                param_space=search_space(settings),
-                tune_config=tune.TuneConfig(
-                    metric=settings.metric, mode=settings.mode,
-                    num_samples=settings.num_samples,
-                    scheduler=ASHAScheduler(time_attr="epoch",
-                                            max_t=settings.max_epochs,
-                                            grace_period=settings.grace_period,
-                                            reduction_factor=settings.reduction_factor),
-                    # The limit goes to the generator: Tune ignores max_concurrent_trials
-                    # with a SearchGenerator (it warns), and then every trial starts at once
-                    # and the Train workers of the extra ones wait for CPUs forever.
-                    search_alg=BasicVariantGenerator(random_state=settings.seed,
-                                                     max_concurrent=concurrency),
-                ),
-                run_config=tune.RunConfig(name=name, storage_path=storage,
-                                          callbacks=[ReleaseOrphanedGroups()],
-                                          # Tune's status table; with -v its results too.
-                                          verbose=2 if verbose() else 1),
-            )
-            if experiment_dir is not None:
-                _write_record(experiment_dir, sweep.run_id, finished=False)
+            tuner = _new_tuner(trainable, settings, folder, concurrency)
+            if folder.local is not None:
+                _write_record(folder.local, sweep.run_id, finished=False)
             log.info("tuning LIFT-Net: %d trials, %d at a time, ASHA on %s",
                      settings.num_samples, concurrency, settings.metric)
         grid = tuner.fit()
@@ -317,31 +411,12 @@ def run_sweep(
         # Trials that errored and left their run open: they did not finish.
         end_running_children(sweep.run_id, "FAILED")
         rows = _trial_rows(grid, settings.metric)
-        try:
-            best_result = grid.get_best_result(settings.metric, settings.mode, scope="all")
-        except (RuntimeError, KeyError) as exc:
-            raise TrainingError(f"no trial reported {settings.metric}: {exc}") from exc
-        best_value = float(best_result.metrics.get(settings.metric, math.nan)) \
-            if best_result.metrics else math.nan
-        if best_result.metrics is None or math.isnan(best_value):
-            errors = [r["error"] for r in rows if r["error"]]
-            raise TrainingError(f"no trial reported {settings.metric}"
-                                + (f"; first error: {errors[0]}" if errors else ""))
-        if best_result.config is None:
-            raise TrainingError("the best trial recorded no config")
-        best = Tuned.of(best_result.config)._asdict()
-        doc = {
-            "best": best,
-            "metric": {settings.metric: best_value},
-            "sweep_mlflow_run_id": sweep.run_id,
-            "trials": rows,
-            "stopped_early": len(stopped),
-        }
-        write_text_atomic(out_file, yaml.safe_dump(as_plain(doc), sort_keys=False))
-        log_metrics({f"best/{settings.metric}": best_value, "trials": float(len(rows)),
-                     "stopped_early": float(len(stopped))}, step=0, run_id=sweep.run_id)
-        log_config(doc, artifact_file="tune_best.yaml", run_id=sweep.run_id)
-        if experiment_dir is not None:
-            _write_record(experiment_dir, sweep.run_id, finished=True)
+        best, best_value = _best_trial(grid, settings, rows)
+        _report({"best": best, "metric": {settings.metric: best_value},
+                 "sweep_mlflow_run_id": sweep.run_id, "trials": rows,
+                 "stopped_early": len(stopped)},
+                out_file, metric=settings.metric, sweep_run_id=sweep.run_id)
+        if folder.local is not None:
+            _write_record(folder.local, sweep.run_id, finished=True)
     return SweepResult(best=best, best_metric=best_value, trials=rows,
                        sweep_run_id=sweep.run_id, out_file=out_file)
