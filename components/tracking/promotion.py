@@ -211,6 +211,35 @@ def current_champion(model_name: str, client: MlflowClient | None = None) -> str
     return None if version is None else str(version)
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """The version under decision and what it was evaluated on (promote_if_better's args)."""
+
+    model: str
+    version: str
+    metric_name: str
+    value: float
+    dataset_key: str
+    higher_is_better: bool
+    lighting: Mapping[str, float] | None
+    max_bucket_drop: float | None
+
+    @property
+    def guarded(self) -> bool:
+        """Whether the lighting guard applies (bucket figures and a limit were given)."""
+        return self.lighting is not None and self.max_bucket_drop is not None
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """Whether the candidate takes ``champion``, why, and what it was compared with."""
+
+    promote: bool
+    reason: str
+    champion_value: float | None = None
+    guard: LightingGuard | None = None
+
+
 def promote_if_better(
     model_name: str,
     version: str | int,
@@ -248,74 +277,97 @@ def promote_if_better(
         The :class:`PromotionDecision`, also recorded as tags.
     """
     client = MlflowClient()
-    version = str(version)
-    value = float(metric_value)
-    key = metric_tag(metric_name)
-    client.set_model_version_tag(model_name, version, DATASET_KEY_TAG, dataset_key)
-    client.set_model_version_tag(model_name, version, key, repr(value))
-    for bucket, top1 in (lighting or {}).items():
-        client.set_model_version_tag(model_name, version, lighting_tag(bucket), repr(float(top1)))
-    guard: LightingGuard | None = None
-
+    candidate = _Candidate(model_name, str(version), metric_name, float(metric_value),
+                           dataset_key, higher_is_better, lighting, max_bucket_drop)
+    _tag_evaluation(client, candidate)
     champion = current_champion(model_name, client)
-    champion_value: float | None = None
     experiment = dvc_experiment.strip()
     if experiment or candidate_only:
-        # An ablation cell (`dvc exp run`, har ablate) or a scratch run varies the
-        # configuration on purpose: registered and compared, never served automatically.
-        promote = False
-        why = f"trained in DVC experiment {experiment!r}" if experiment else candidate_only
-        reason = (f"{why}: never promoted automatically; alias {CHALLENGER_ALIAS!r} (move "
-                  f"{CHAMPION_ALIAS!r} by hand to serve it)")
-        client.set_registered_model_alias(model_name, CHALLENGER_ALIAS, version)
-    elif champion is None:
-        promote, reason = decide_promotion(value, None, True, higher_is_better)
-    elif champion == version:
-        promote, reason = False, f"v{version} is already the champion"
+        verdict = _challenger(client, candidate, experiment, candidate_only)
     else:
-        tags = client.get_model_version(model_name, champion).tags
-        champion_dataset = tags.get(DATASET_KEY_TAG)
-        raw = tags.get(key)
-        champion_value = float(raw) if raw is not None else None
-        if champion_dataset != dataset_key:
-            promote = False
-            where = champion_dataset or "an unknown dataset"
-            reason = (
-                f"champion v{champion} was evaluated on {where}, not {dataset_key}: "
-                "not comparable, kept"
-            )
-        elif champion_value is None:
-            promote = False
-            reason = f"champion v{champion} has no recorded {metric_name}: not comparable, kept"
-        else:
-            promote, reason = decide_promotion(value, champion_value, True, higher_is_better)
-            reason = f"{reason} (champion v{champion}, {metric_name} on {dataset_key})"
-            if lighting is not None and max_bucket_drop is not None:
-                guard = lighting_guard(lighting, lighting_from_tags(tags), max_bucket_drop)
-                if promote and not guard.passed:
-                    promote = False
-                    reason = f"{reason}; but {guard.reason}: champion kept"
-
-    if promote:
-        client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
+        verdict = _against_champion(client, candidate, champion)
+    if verdict.promote:
+        client.set_registered_model_alias(model_name, CHAMPION_ALIAS, candidate.version)
     decision = PromotionDecision(
-        promoted=promote,
-        reason=reason,
+        promoted=verdict.promote,
+        reason=verdict.reason,
         previous_version=champion,
-        previous_value=champion_value,
-        champion_version=version if promote else champion,
+        previous_value=verdict.champion_value,
+        champion_version=candidate.version if verdict.promote else champion,
     )
-    _record(client, model_name, version, decision)
-    if lighting is not None and max_bucket_drop is not None:
-        client.set_model_version_tag(
-            model_name, version, GUARD_TAG,
-            "not compared (no comparable champion)" if guard is None
-            else f"{'passed' if guard.passed else 'failed'}: {guard.reason}")
-        rows = guard.rows if guard is not None else [
-            {"bucket": b, "candidate": v, "champion": None, "points": None}
-            for b, v in sorted(lighting.items())]
-        client.set_model_version_tag(model_name, version, TABLE_TAG, json.dumps(rows))
+    _record(client, model_name, candidate.version, decision)
+    if candidate.guarded:
+        _record_lighting_guard(client, candidate, verdict.guard)
     return decision
+
+
+def _tag_evaluation(client: MlflowClient, candidate: _Candidate) -> None:
+    """Tag the candidate with its dataset key, metric value and lighting figures."""
+    model, version = candidate.model, candidate.version
+    client.set_model_version_tag(model, version, DATASET_KEY_TAG, candidate.dataset_key)
+    client.set_model_version_tag(model, version, metric_tag(candidate.metric_name),
+                                 repr(candidate.value))
+    for bucket, top1 in (candidate.lighting or {}).items():
+        client.set_model_version_tag(model, version, lighting_tag(bucket), repr(float(top1)))
+
+
+def _challenger(client: MlflowClient, candidate: _Candidate, experiment: str,
+                candidate_only: str) -> _Verdict:
+    """Give the candidate ``challenger``: it never competes for ``champion``."""
+    # An ablation cell (`dvc exp run`, har ablate) or a scratch run varies the
+    # configuration on purpose: registered and compared, never served automatically.
+    why = f"trained in DVC experiment {experiment!r}" if experiment else candidate_only
+    reason = (f"{why}: never promoted automatically; alias {CHALLENGER_ALIAS!r} (move "
+              f"{CHAMPION_ALIAS!r} by hand to serve it)")
+    client.set_registered_model_alias(candidate.model, CHALLENGER_ALIAS, candidate.version)
+    return _Verdict(False, reason)
+
+
+def _against_champion(client: MlflowClient, candidate: _Candidate,
+                      champion: str | None) -> _Verdict:
+    """Compare the candidate with the current champion (None: there is none)."""
+    if champion is None:
+        return _Verdict(*decide_promotion(candidate.value, None, True,
+                                          candidate.higher_is_better))
+    if champion == candidate.version:
+        return _Verdict(False, f"v{candidate.version} is already the champion")
+    tags = client.get_model_version(candidate.model, champion).tags
+    champion_dataset = tags.get(DATASET_KEY_TAG)
+    raw = tags.get(metric_tag(candidate.metric_name))
+    champion_value = float(raw) if raw is not None else None
+    metric_name, dataset_key = candidate.metric_name, candidate.dataset_key
+    if champion_dataset != dataset_key:
+        where = champion_dataset or "an unknown dataset"
+        return _Verdict(False, f"champion v{champion} was evaluated on {where}, not "
+                        f"{dataset_key}: not comparable, kept", champion_value)
+    if champion_value is None:
+        return _Verdict(False, f"champion v{champion} has no recorded {metric_name}: "
+                        "not comparable, kept")
+    promote, reason = decide_promotion(candidate.value, champion_value, True,
+                                       candidate.higher_is_better)
+    reason = f"{reason} (champion v{champion}, {metric_name} on {dataset_key})"
+    if candidate.lighting is None or candidate.max_bucket_drop is None:  # no guard
+        return _Verdict(promote, reason, champion_value)
+    guard = lighting_guard(candidate.lighting, lighting_from_tags(tags),
+                           candidate.max_bucket_drop)
+    if promote and not guard.passed:
+        return _Verdict(False, f"{reason}; but {guard.reason}: champion kept", champion_value,
+                        guard)
+    return _Verdict(promote, reason, champion_value, guard)
+
+
+def _record_lighting_guard(client: MlflowClient, candidate: _Candidate,
+                           guard: LightingGuard | None) -> None:
+    """Tag the guard's outcome and bucket table on the candidate (None: not compared)."""
+    model, version = candidate.model, candidate.version
+    client.set_model_version_tag(
+        model, version, GUARD_TAG,
+        "not compared (no comparable champion)" if guard is None
+        else f"{'passed' if guard.passed else 'failed'}: {guard.reason}")
+    rows = guard.rows if guard is not None else [
+        {"bucket": b, "candidate": v, "champion": None, "points": None}
+        for b, v in sorted((candidate.lighting or {}).items())]
+    client.set_model_version_tag(model, version, TABLE_TAG, json.dumps(rows))
 
 
 def _record(
