@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import mlflow
+from mlflow import ActiveRun
 from mlflow.tracking import MlflowClient
 
 from components.tracking.params import log_params_flat
@@ -95,26 +96,8 @@ def training_run(
     )
 
     active = mlflow.active_run()
-    if active is not None:
-        if parent_run_id is None:
-            parent_run_id = active.info.run_id
-        elif parent_run_id != active.info.run_id:
-            raise ValueError(
-                f"run {active.info.run_id} is active in this process; it cannot be nested "
-                f"under parent {parent_run_id}: end it first"
-            )
-    if parent_run_id is not None:
-        parent = client.get_run(parent_run_id)
-        if parent.info.experiment_id != experiment_id:
-            raise ValueError(
-                f"parent run {parent_run_id} is in experiment {parent.info.experiment_id}, "
-                f"not {experiment!r} ({experiment_id}): the UI nests runs only within one "
-                "experiment"
-            )
-
-    inherited = os.environ.pop("MLFLOW_RUN_ID", None)
-    if inherited:
-        _LOG.warning("ignoring MLFLOW_RUN_ID=%s: training_run starts a new run", inherited)
+    parent_run_id = _parent_run_id(client, parent_run_id, active, experiment, experiment_id)
+    _drop_inherited_run_id()
 
     run = mlflow.start_run(
         experiment_id=experiment_id,
@@ -141,6 +124,40 @@ def training_run(
         raise
     finally:
         end_run_and_children(run_id, status)
+
+
+def _parent_run_id(client: MlflowClient, parent_run_id: str | None, active: ActiveRun | None,
+                   experiment: str, experiment_id: str) -> str | None:
+    """The parent of a new run: ``parent_run_id``, else the active run, if any.
+
+    Raises:
+        ValueError: another run than ``parent_run_id`` is active, or the parent is in
+            another experiment (the UI nests runs only within one).
+    """
+    if active is not None:
+        if parent_run_id is None:
+            parent_run_id = active.info.run_id
+        elif parent_run_id != active.info.run_id:
+            raise ValueError(
+                f"run {active.info.run_id} is active in this process; it cannot be nested "
+                f"under parent {parent_run_id}: end it first"
+            )
+    if parent_run_id is not None:
+        parent = client.get_run(parent_run_id)
+        if parent.info.experiment_id != experiment_id:
+            raise ValueError(
+                f"parent run {parent_run_id} is in experiment {parent.info.experiment_id}, "
+                f"not {experiment!r} ({experiment_id}): the UI nests runs only within one "
+                "experiment"
+            )
+    return parent_run_id
+
+
+def _drop_inherited_run_id() -> None:
+    """Remove ``MLFLOW_RUN_ID`` from the environment: with it MLflow would resume that run."""
+    inherited = os.environ.pop("MLFLOW_RUN_ID", None)
+    if inherited:
+        _LOG.warning("ignoring MLFLOW_RUN_ID=%s: training_run starts a new run", inherited)
 
 
 def end_status(exc: BaseException) -> str:
