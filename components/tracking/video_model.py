@@ -326,50 +326,20 @@ def log_video_model(
             different classes.
         ValueError: no part, or fusion weights that do not fit.
     """
-    import pandas as pd
-
-    parts = {str(k): Path(v) for k, v in parts.items()}
-    odd = [k for k in parts if not k or k.startswith(".") or "/" in k or "\\" in k]
-    if odd:
-        raise ValueError(f"part names must be plain names (model, normal, motion), got {odd}")
+    parts = _named_parts(parts)
     classes = _check_parts(parts)
-    onnx = {str(k): Path(v) for k, v in (onnx or {}).items()}
-    for part, file in onnx.items():
-        if part not in parts:
-            raise ValueError(f"onnx names part {part!r}; parts: {list(parts)}")
-        if not file.is_file():
-            raise InputError(file, "ONNX file not found (har export --format onnx)")
-    if fusion_weights is not None:
-        weights = [float(w) for w in fusion_weights]
-        if len(weights) != len(parts) or any(w < 0 for w in weights) or sum(weights) <= 0:
-            raise ValueError(f"need {len(parts)} non-negative fusion weights with a positive "
-                             f"sum, got {weights}")
-    example = None
-    if example_video is not None:
-        if not Path(example_video).is_file():
-            raise InputError(Path(example_video), "example video not found")
-        example = pd.DataFrame({VIDEO_COLUMN: [str(Path(example_video).resolve())]})
+    onnx = _onnx_exports(onnx, parts)
+    weights = _fusion_weights(fusion_weights, len(parts))
+    example = _input_example(example_video)
     with tempfile.TemporaryDirectory(prefix="har-video-model-") as tmp, \
             warnings.catch_warnings():
         # Without a video to hand, no example: the explicit signature says it all.
         warnings.filterwarnings("ignore", message=".*input example was not provided",
                                 category=UserWarning)
-        # MLflow names a copied artifact folder after the folder (and refuses symlinks
-        # out of it): stage each part under its own name (hard links where possible),
-        # so the model holds artifacts/<part>/ whatever the folders are called.
-        staged = {}
-        for part, folder in parts.items():
-            staged[part] = folder.resolve()
-            if staged[part].name != part or part in onnx:
-                staged[part] = Path(shutil.copytree(folder, Path(tmp) / part,
-                                                    copy_function=_link_or_copy))
-            if part in onnx:
-                _link_or_copy(str(onnx[part]), str(staged[part] / ONNX_FILE))
+        staged = _stage_parts(parts, onnx, Path(tmp))
         return log_pyfunc_model(
             model_code_file(),
-            model_config={"parts": list(parts),
-                          "fusion_weights": None if fusion_weights is None
-                          else [float(w) for w in fusion_weights],
+            model_config={"parts": list(parts), "fusion_weights": weights,
                           **({"onnx": sorted(onnx)} if onnx else {})},
             name=name,
             artifacts={part: str(path) for part, path in staged.items()},
@@ -382,3 +352,69 @@ def log_video_model(
             run_id=run_id,
         )
 
+
+def _named_parts(parts: Mapping[str, Path]) -> dict[str, Path]:
+    """``parts`` with string names and paths; ValueError for a name that is not plain
+    (it becomes a folder name among the model's artifacts)."""
+    named = {str(k): Path(v) for k, v in parts.items()}
+    odd = [k for k in named if not k or k.startswith(".") or "/" in k or "\\" in k]
+    if odd:
+        raise ValueError(f"part names must be plain names (model, normal, motion), got {odd}")
+    return named
+
+
+def _onnx_exports(onnx: Mapping[str, Path] | None, parts: Mapping[str, Path]
+                  ) -> dict[str, Path]:
+    """The ONNX file of each part that has one; each must name a part and exist."""
+    exports = {str(k): Path(v) for k, v in (onnx or {}).items()}
+    for part, file in exports.items():
+        if part not in parts:
+            raise ValueError(f"onnx names part {part!r}; parts: {list(parts)}")
+        if not file.is_file():
+            raise InputError(file, "ONNX file not found (har export --format onnx)")
+    return exports
+
+
+def _fusion_weights(fusion_weights: Sequence[float] | None, count: int
+                    ) -> list[float] | None:
+    """The weights as floats (None: equal weights); ValueError unless they are ``count``
+    non-negative numbers with a positive sum."""
+    if fusion_weights is None:
+        return None
+    weights = [float(w) for w in fusion_weights]
+    if len(weights) != count or any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"need {count} non-negative fusion weights with a positive "
+                         f"sum, got {weights}")
+    return weights
+
+
+def _input_example(example_video: Path | None) -> Any:
+    """A one-row DataFrame naming ``example_video`` (which must exist), None without it."""
+    import pandas as pd
+
+    if example_video is None:
+        return None
+    if not Path(example_video).is_file():
+        raise InputError(Path(example_video), "example video not found")
+    return pd.DataFrame({VIDEO_COLUMN: [str(Path(example_video).resolve())]})
+
+
+def _stage_parts(parts: Mapping[str, Path], onnx: Mapping[str, Path], tmp: Path
+                 ) -> dict[str, Path]:
+    """Each part's folder as MLflow should copy it: named after the part, with its ONNX
+    file when it has one.
+
+    MLflow names a copied artifact folder after the folder (and refuses symlinks out of
+    it): a folder with another name, or one that gains an ONNX file, is staged under
+    ``tmp/<part>`` (hard links where possible), so the model holds artifacts/<part>/
+    whatever the folders are called.
+    """
+    staged = {}
+    for part, folder in parts.items():
+        staged[part] = folder.resolve()
+        if staged[part].name != part or part in onnx:
+            staged[part] = Path(shutil.copytree(folder, tmp / part,
+                                                copy_function=_link_or_copy))
+        if part in onnx:
+            _link_or_copy(str(onnx[part]), str(staged[part] / ONNX_FILE))
+    return staged
