@@ -20,7 +20,8 @@ from __future__ import annotations
 import copy
 import importlib.metadata
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -140,8 +141,6 @@ def log_torch_model(
         The new model version (``.version``, ``.source``, ``.run_id``).
     """
     import numpy as np
-    import torch
-    from mlflow.models import infer_signature
 
     _require_active(run_id)
     example = np.asarray(input_example)
@@ -151,36 +150,57 @@ def log_torch_model(
             "the logged model accepts only that batch size; use an example batch of >= 2",
             example.shape[0],
         )
-
-    modes = [(module, module.training) for module in model.modules()]
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    to_log = model if device.type == "cpu" else copy.deepcopy(model).cpu()
-    to_log.eval()
-    try:
-        with torch.no_grad():
-            output = to_log(torch.from_numpy(example))
-        if not isinstance(output, torch.Tensor):
-            raise TypeError(
-                f"{type(model).__name__}.forward returned {type(output).__name__}; "
-                "log_torch_model needs a module that returns one tensor"
-            )
-        signature = infer_signature(example, output.detach().cpu().numpy())
+    with _evaluating_on_cpu(model) as to_log:
         model_info = mlflow.pytorch.log_model(
             to_log,
             name=name,
-            signature=signature,
+            signature=_tensor_signature(to_log, example, type(model).__name__),
             input_example=example,
             registered_model_name=registered_model_name,
             serialization_format=serialization_format,
             pip_requirements=list(pip_requirements or default_pip_requirements()),
             code_paths=[str(path) for path in code_paths] if code_paths else None,
         )
-    finally:
-        for module, training in modes:  # per module: frozen blocks may sit in eval mode
-            module.training = training
     version = _registered_version(model_info, registered_model_name)
     _copy_run_tags_to_version(resolve_run_id(run_id), version)
     return version
+
+
+@contextmanager
+def _evaluating_on_cpu(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``model`` in eval mode on the CPU (a copy when it lives on another device); every
+    submodule's train/eval mode is restored afterwards."""
+    import torch
+
+    modes = [(module, module.training) for module in model.modules()]
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    on_cpu = model if device.type == "cpu" else copy.deepcopy(model).cpu()
+    on_cpu.eval()
+    try:
+        yield on_cpu
+    finally:
+        for module, training in modes:  # per module: frozen blocks may sit in eval mode
+            module.training = training
+
+
+def _tensor_signature(model: torch.nn.Module, example: np.ndarray, model_class: str
+                      ) -> ModelSignature:
+    """The signature inferred from one forward pass on ``example`` (without gradients).
+
+    Raises:
+        TypeError: ``forward`` returned something else than one tensor.
+    """
+    import torch
+    from mlflow.models import infer_signature
+
+    with torch.no_grad():
+        output = model(torch.from_numpy(example))
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(
+            f"{model_class}.forward returned {type(output).__name__}; "
+            "log_torch_model needs a module that returns one tensor"
+        )
+    return infer_signature(example, output.detach().cpu().numpy())
 
 
 def log_pyfunc_model(
