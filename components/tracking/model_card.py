@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from components._json import read_json
 from components.tracking.provenance import GIT_COMMIT_TAG
 
 #: The registry's limit on a version description (MLflow's SQL store: 5000).
@@ -76,19 +77,25 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 def model_card(facts: Mapping[str, Any]) -> str:
     """The model card as Markdown (see the module docstring for ``facts``)."""
     data = facts.get("data") or {}
-    training = facts.get("training") or {}
-    results = facts.get("results") or {}
-    export = facts.get("export") or {}
     name = f"{_or(facts.get('model'), 'model')} v{_or(facts.get('version'), '?')}"
     lines = [f"# Model card: {name}", ""]
     if facts.get("title"):
         lines += [str(facts["title"]), ""]
+    lines += _data_section(data)
+    lines += _training_section(facts.get("training") or {})
+    lines += _results_section(facts.get("results") or {}, facts.get("promotion"))
+    lines += _export_section(facts.get("export") or {})
+    lines += _use_and_licence_sections(data)
+    return "\n".join(lines)
 
-    lines += ["## Data", "",
-              f"- dataset: {_or(data.get('dataset'))} (evaluated on the "
-              f"{_or(data.get('split'), 'test')} split)",
-              f"- lighting: {_or(data.get('lighting'))}",
-              f"- manifest sha256: `{_or(data.get('manifest_sha256'))}`"]
+
+def _data_section(data: Mapping[str, Any]) -> list[str]:
+    """What the model was trained and evaluated on: dataset, lighting, video counts."""
+    lines = ["## Data", "",
+             f"- dataset: {_or(data.get('dataset'))} (evaluated on the "
+             f"{_or(data.get('split'), 'test')} split)",
+             f"- lighting: {_or(data.get('lighting'))}",
+             f"- manifest sha256: `{_or(data.get('manifest_sha256'))}`"]
     counts = data.get("counts") or {}
     if counts:
         lines.append("- videos: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -102,26 +109,32 @@ def model_card(facts: Mapping[str, Any]) -> str:
     if per_lighting:
         lines += ["", "Test videos per lighting bucket (mean luma at ingest): "
                   + ", ".join(f"{b} {n}" for b, n in per_lighting.items()) + "."]
-    lines.append("")
+    return [*lines, ""]
 
-    lines += ["## Training", "",
-              f"- epochs: {_or(training.get('epochs'))}",
-              f"- git commit: `{_or(training.get('git_commit'))}`",
-              f"- MLflow run: {_or(training.get('run_id'))}"]
+
+def _training_section(training: Mapping[str, Any]) -> list[str]:
+    """How the model was trained: epochs, commit, run and parameters."""
+    lines = ["## Training", "",
+             f"- epochs: {_or(training.get('epochs'))}",
+             f"- git commit: `{_or(training.get('git_commit'))}`",
+             f"- MLflow run: {_or(training.get('run_id'))}"]
     params = training.get("params") or {}
     if params:
         lines += ["", "Parameters:", ""]
         lines += _table(["parameter", "value"], [[k, f"`{v}`"] for k, v in params.items()])
-    lines.append("")
+    return [*lines, ""]
 
+
+def _results_section(results: Mapping[str, Any], promotion: Any) -> list[str]:
+    """How well the model does: overall, by lighting, by class, and its confusion matrix."""
     overall = results.get("overall") or {}
-    lines += ["## Results", "",
-              f"Video level: top-1 {_pct(overall.get('top1'))} %, top-5 "
-              f"{_pct(overall.get('top5'))} %, mean class accuracy "
-              f"{_pct(overall.get('mean_class_acc'))} % on "
-              f"{_or(overall.get('videos') and int(overall['videos']))} videos."]
-    if facts.get("promotion"):
-        lines += ["", f"Promotion: {facts['promotion']}"]
+    lines = ["## Results", "",
+             f"Video level: top-1 {_pct(overall.get('top1'))} %, top-5 "
+             f"{_pct(overall.get('top5'))} %, mean class accuracy "
+             f"{_pct(overall.get('mean_class_acc'))} % on "
+             f"{_or(overall.get('videos') and int(overall['videos']))} videos."]
+    if promotion:
+        lines += ["", f"Promotion: {promotion}"]
     by_light = results.get("per_lighting") or {}
     if by_light:
         lines += ["", "By lighting:", ""]
@@ -138,24 +151,29 @@ def model_card(facts: Mapping[str, Any]) -> str:
         lines += _table(["true \\ predicted", *classes],
                         [[c, *(int(x) for x in row)] for c, row in zip(classes, confusion,
                                                                       strict=True)])
-    lines.append("")
+    return [*lines, ""]
 
-    lines += ["## Export parity and latency", ""]
+
+def _export_section(export: Mapping[str, Any]) -> list[str]:
+    """The export figures (parity, latency) ``har export`` recorded, if any."""
+    lines = ["## Export parity and latency", ""]
     if export:
         lines += _table(["figure", "value"], [[k, v] for k, v in sorted(export.items())])
     else:
         lines.append("Not recorded (`har export` records parity and latency on the version).")
-    lines.append("")
+    return [*lines, ""]
 
+
+def _use_and_licence_sections(data: Mapping[str, Any]) -> list[str]:
+    """What the model is for and not for, and the data's licence."""
     limits = list(LIMITS)
     if "synth" in str(data.get("dataset", "")).lower():
         limits.insert(0, SYNTHETIC_LIMIT)
-    lines += ["## Intended use and limits", "", INTENDED_USE, "",
-              *(f"- {limit}" for limit in limits), ""]
-    lines += ["## Licence of the data", "",
-              _or(data.get("licence"), "The dataset's config states no licence: check its "
-                  "terms before using this model outside research."), ""]
-    return "\n".join(lines)
+    return ["## Intended use and limits", "", INTENDED_USE, "",
+            *(f"- {limit}" for limit in limits), "",
+            "## Licence of the data", "",
+            _or(data.get("licence"), "The dataset's config states no licence: check its "
+                "terms before using this model outside research."), ""]
 
 
 def _flat(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -285,5 +303,5 @@ def refresh_model_card(client: Any, name: str, version: str | int) -> str | None
                 mv.run_id, card_artifact_path(name, version, FACTS_FILE), tmp)
         except Exception:  # noqa: BLE001 - no card logged (MLflow raises several kinds)
             return None
-        facts = json.loads(Path(path).read_text(encoding="utf-8"))
+        facts = read_json(Path(path))
     return attach_model_card(client, name, version, facts)
