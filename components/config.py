@@ -12,7 +12,7 @@ import functools
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -190,19 +190,32 @@ def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     return merged
 
 
-def as_plain(obj: Any) -> Any:
+def dataclass_values(obj: Any) -> dict[str, Any] | None:
+    """A dataclass instance's fields by name, values as they are (not converted); None
+    for anything else, a dataclass class too."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return None
+
+
+def as_plain(obj: Any, *, other: Callable[[Any], Any] | None = None) -> Any:
     """A dataclass (nested) as YAML/JSON-friendly data: tuples become lists, paths
     POSIX strings, mapping keys strings (what a run records, and what
-    :func:`from_mapping` reads back)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: as_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    :func:`from_mapping` reads back).
+
+    ``other`` converts every value none of these rules covers (its own recursion goes
+    back through ``as_plain``); by default such values are kept as they are.
+    """
+    values = dataclass_values(obj)
+    if values is not None:
+        return {name: as_plain(value, other=other) for name, value in values.items()}
     if isinstance(obj, list | tuple):
-        return [as_plain(v) for v in obj]
+        return [as_plain(v, other=other) for v in obj]
     if isinstance(obj, dict):
-        return {str(k): as_plain(v) for k, v in obj.items()}
+        return {str(k): as_plain(v, other=other) for k, v in obj.items()}
     if isinstance(obj, Path):
         return obj.as_posix()
-    return obj
+    return obj if other is None else other(obj)
 
 
 def lookup(params: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path, PurePosixPath
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from mlflow.tracking import MlflowClient
 
+from components.config import as_plain
 from components.errors import InputError
 from components.tracking._active import resolve_run_id
 
@@ -30,18 +30,17 @@ def to_plain(value: Any) -> Any:
     Returns:
         The same structure made of dict, list, str, int, float, bool and None.
     """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
+    return as_plain(value, other=_yaml_safe)
+
+
+def _yaml_safe(value: Any) -> Any:
+    """What :func:`to_plain` makes of a value that :func:`as_plain` keeps as it is."""
+    if isinstance(value, Mapping):  # other mappings than dicts (as_plain does dicts)
         return {str(key): to_plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_plain(item) for item in value]
     if isinstance(value, set | frozenset):
         return sorted((to_plain(item) for item in value), key=repr)
     if isinstance(value, Enum):
         return to_plain(value.value)
-    if isinstance(value, Path):
-        return value.as_posix()
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if hasattr(value, "tolist"):  # NumPy scalars and arrays, without importing NumPy

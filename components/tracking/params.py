@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import logging
@@ -20,6 +19,7 @@ from mlflow.utils.validation import (
     MAX_PARAMS_TAGS_PER_BATCH,
 )
 
+from components.config import dataclass_values
 from components.tracking._active import resolve_run_id
 from components.tracking._retry import retry_transient
 
@@ -32,11 +32,7 @@ _INVALID_KEY_CHARS = re.compile(r"[^\w\-. :/]")
 
 def _to_mapping(value: Any) -> Mapping[str, Any] | None:
     """A mapping view of dicts and dataclass instances, None for anything else."""
-    if isinstance(value, Mapping):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
-    return None
+    return value if isinstance(value, Mapping) else dataclass_values(value)
 
 
 def format_param_value(value: Any) -> str:
