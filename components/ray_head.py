@@ -212,6 +212,12 @@ def local_ray_head(num_cpus: int | None = None,
 # --------------------------------------------------------------------------- joining
 
 
+def ray_address() -> str:
+    """The Ray cluster this process is to join (``$RAY_ADDRESS``), '' for none: a local
+    Ray is started instead. The one reader of the variable below the entry points."""
+    return os.environ.get("RAY_ADDRESS", "").strip()
+
+
 def connect_ray(num_cpus: int | None = None, *, log_to_driver: bool | None = None,
                 include_dashboard: bool | None = None) -> None:
     """Join ``$RAY_ADDRESS`` (a head or a cluster), else start a local Ray with
@@ -233,7 +239,7 @@ def connect_ray(num_cpus: int | None = None, *, log_to_driver: bool | None = Non
     loud = verbose()
     options: dict[str, Any] = {"log_to_driver": loud if log_to_driver is None else log_to_driver,
                "logging_level": logging.INFO if loud else logging.WARNING}
-    address = os.environ.get("RAY_ADDRESS", "").strip()
+    address = ray_address()
     if address:
         ray.init(address=address, **options)
     else:

@@ -16,6 +16,7 @@ from components.data.manifest import (
     CLASSES_FILE,
     DATASET_FILE,
     MANIFEST_FILE,
+    ManifestRow,
     read_classes,
     read_dataset_info,
     read_manifest,
@@ -154,6 +155,38 @@ def index_job_data(
     if cfg.input == "auto":  # a programming error: prepare_training resolves it first
         raise ValueError(f"{section}.input auto must be resolved first "
                          "(components.training.driver.resolve_luminous_input)")
+    classes, rows = _read_labelled_manifest(ingest_dir, cfg, section)
+    roles = job_roles(job, cfg)
+    readers = {role: _open_checked(represent_dir / kind, kind, cfg, section)
+               for role, kind in roles.items()}
+    entries, skipped = _join_shards(rows, readers, ingest_dir / MANIFEST_FILE)
+    shards = ", ".join(str(r.root) for r in readers.values())
+    if skipped:
+        log.warning("%d of %d manifest videos have no record in %s; skipped", skipped, len(rows),
+                    ", ".join(sorted({str(r.root) for r in readers.values()})))
+    for split in ("train", "test"):
+        if not entries[split]:
+            raise InputError(ingest_dir / MANIFEST_FILE, f"no usable {split} video for "
+                             f"{section} (shards: {shards})")
+    info_path = ingest_dir / DATASET_FILE
+    info = read_dataset_info(info_path) if info_path.is_file() else {}
+    return JobData(
+        classes=tuple(classes),
+        train=tuple(entries["train"]),
+        test=tuple(entries["test"]),
+        skipped=skipped,
+        roots={role: represent_dir / kind for role, kind in roles.items()},
+        kinds=dict(roles),
+        shard_params={kind: readers[role].params for role, kind in roles.items()},
+        files=_input_files(ingest_dir, info, sorted(set(roles.values())), represent_dir, root),
+        dataset_info=info,
+    )
+
+
+def _read_labelled_manifest(ingest_dir: Path, cfg: JobConfig,
+                            section: str) -> tuple[list[str], list[ManifestRow]]:
+    """The classes and manifest rows, checked: the class count against ``cfg`` and
+    every row's label against the classes."""
     classes_path = ingest_dir / CLASSES_FILE
     manifest_path = ingest_dir / MANIFEST_FILE
     classes = read_classes(classes_path)
@@ -165,68 +198,80 @@ def index_job_data(
         if not 0 <= row.label_index < len(classes):
             raise InputError(manifest_path, f"label_index {row.label_index} of {row.path} is "
                              f"outside the {len(classes)} classes of {classes_path}", line=lineno)
+    return classes, rows
 
-    roles = job_roles(job, cfg)
-    readers = {role: _open_checked(represent_dir / kind, kind, cfg, section)
-               for role, kind in roles.items()}
+
+def _join_shards(rows: list[ManifestRow], readers: dict[str, ShardReader],
+                 manifest_path: Path) -> tuple[dict[str, list[VideoEntry]], int]:
+    """Split -> the usable videos, in manifest order; and how many rows were skipped
+    (a record missing from a shard, or no item in it)."""
     entries: dict[str, list[VideoEntry]] = {"train": [], "test": []}
     skipped = 0
     for row in rows:
-        if any(row.path not in reader for reader in readers.values()):
+        entry = _video_entry(row, readers, manifest_path)
+        if entry is None:
             skipped += 1
-            continue
-        main = readers["main"].record(row.path)
-        for reader in readers.values():
-            meta = reader.record(row.path).meta
-            where = reader.root / INDEX_FILE
-            if "label_index" in meta and int(meta["label_index"]) != row.label_index:
-                raise InputError(where, f"record {row.path!r} has label_index "
-                                 f"{meta['label_index']}, {manifest_path} says {row.label_index}")
-            if "split" in meta and meta["split"] != row.split:
-                raise InputError(where, f"record {row.path!r} is in split {meta['split']!r}, "
-                                 f"{manifest_path} says {row.split!r}")
-        items = main.items
-        base: tuple[int, ...] = ()
-        if "lum" in readers:
-            items = min(items, readers["lum"].record(row.path).items)
-        if "frames" in readers:
-            base = tuple(int(p) for p in main.meta.get("base_positions", ()))
-            frames_items = readers["frames"].record(row.path).items
-            if len(base) != main.items or any(not 0 <= p < frames_items for p in base):
-                raise InputError(readers["main"].root / INDEX_FILE,
-                                 f"record {row.path!r}: base_positions {list(base)[:8]} do not "
-                                 f"fit its {main.items} items and {frames_items} frames")
-        if items < 1:
-            skipped += 1
-            continue
-        entries[row.split].append(VideoEntry(row.path, row.label_index, items, base))
-    if skipped:
-        log.warning("%d of %d manifest videos have no record in %s; skipped", skipped, len(rows),
-                    ", ".join(sorted({str(r.root) for r in readers.values()})))
-    for split in ("train", "test"):
-        if not entries[split]:
-            raise InputError(manifest_path, f"no usable {split} video for {section} "
-                             f"(shards: {', '.join(str(r.root) for r in readers.values())})")
+        else:
+            entries[row.split].append(entry)
+    return entries, skipped
 
+
+def _video_entry(row: ManifestRow, readers: dict[str, ShardReader],
+                 manifest_path: Path) -> VideoEntry | None:
+    """The video of ``row`` in every shard the job reads; None if a shard lacks it or
+    it has no item.
+
+    Raises:
+        InputError: a record disagrees with the manifest (label, split), or the
+            normal stream's base positions do not fit its frames.
+    """
+    if any(row.path not in reader for reader in readers.values()):
+        return None
+    main = readers["main"].record(row.path)
+    for reader in readers.values():
+        _check_record_agrees(reader, row, manifest_path)
+    items = main.items
+    base: tuple[int, ...] = ()
+    if "lum" in readers:
+        items = min(items, readers["lum"].record(row.path).items)
+    if "frames" in readers:
+        base = tuple(int(p) for p in main.meta.get("base_positions", ()))
+        frames_items = readers["frames"].record(row.path).items
+        if len(base) != main.items or any(not 0 <= p < frames_items for p in base):
+            raise InputError(readers["main"].root / INDEX_FILE,
+                             f"record {row.path!r}: base_positions {list(base)[:8]} do not "
+                             f"fit its {main.items} items and {frames_items} frames")
+    if items < 1:
+        return None
+    return VideoEntry(row.path, row.label_index, items, base)
+
+
+def _check_record_agrees(reader: ShardReader, row: ManifestRow, manifest_path: Path) -> None:
+    """Raise :class:`InputError` where the record's label or split is not the row's."""
+    meta = reader.record(row.path).meta
+    where = reader.root / INDEX_FILE
+    if "label_index" in meta and int(meta["label_index"]) != row.label_index:
+        raise InputError(where, f"record {row.path!r} has label_index "
+                         f"{meta['label_index']}, {manifest_path} says {row.label_index}")
+    if "split" in meta and meta["split"] != row.split:
+        raise InputError(where, f"record {row.path!r} is in split {meta['split']!r}, "
+                         f"{manifest_path} says {row.split!r}")
+
+
+def _input_files(ingest_dir: Path, info: dict[str, Any], kinds: list[str],
+                 represent_dir: Path, root: Path | None) -> dict[str, Path]:
+    """Name -> input file, for provenance: manifest, classes, dataset info and the
+    split lists it names (relative to ``root``, default the current folder), and each
+    shard kind's meta.json."""
+    files: dict[str, Path] = {"manifest": ingest_dir / MANIFEST_FILE,
+                              "classes": ingest_dir / CLASSES_FILE}
     info_path = ingest_dir / DATASET_FILE
-    info = read_dataset_info(info_path) if info_path.is_file() else {}
-    files: dict[str, Path] = {"manifest": manifest_path, "classes": classes_path}
     if info_path.is_file():
         files["dataset_info"] = info_path
     for listed in info.get("list_files", []):
         path = Path(listed) if Path(listed).is_absolute() else (root or Path.cwd()) / listed
         if path.is_file():
             files[f"split.{path.name}"] = path
-    for kind in sorted(set(roles.values())):
+    for kind in kinds:
         files[f"shards.{kind}.meta"] = represent_dir / kind / META_FILE
-    return JobData(
-        classes=tuple(classes),
-        train=tuple(entries["train"]),
-        test=tuple(entries["test"]),
-        skipped=skipped,
-        roots={role: represent_dir / kind for role, kind in roles.items()},
-        kinds=dict(roles),
-        shard_params={kind: readers[role].params for role, kind in roles.items()},
-        files=files,
-        dataset_info=info,
-    )
+    return files

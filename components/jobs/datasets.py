@@ -8,12 +8,6 @@ Inputs (written by ``har ingest`` and ``har represent``)::
                              record (K, H, W, C) uint8; meta {label_index, split,
                              positions, base_positions (mei, rank)}
 
-:func:`index_job_data` joins the manifest with the shards a job needs, checks
-them against the job's config (class count, frame size, channels, labels) and
-raises :class:`~components.errors.InputError` naming the file at fault before
-any training starts. Videos missing from a shard (quarantined or failed) are
-skipped and counted.
-
 Datasets (one per input shape; every sample is a dict of tensors):
 
 ======================  ==========================================  ===========
@@ -31,13 +25,9 @@ item of an image dataset. Shards are memory-mapped: no video is decoded, so none
 is decoded twice. Readers open lazily in the process that reads (DataLoader
 workers, Ray workers).
 
-Normalisation (done here, after augmentation, so models get normalised floats):
-
-* RGB for the ViT and the 2D CNNs: ImageNet mean/std (``IMAGENET_MEAN/STD``).
-  NOTE: timm's augreg ViT checkpoints were trained with mean = std = 0.5
-  (``NORMALISATIONS["half"]``); ImageNet statistics are used for every 2D input.
-* gamma-corrected clips for R(2+1)D: Kinetics-400 mean/std (torchvision's).
-* optical flow (x, y; 0..255 <-> -bound..+bound pixels): mapped to [-1, 1].
+Normalisation is done here, after augmentation, so models get normalised floats;
+the statistics of each input are :mod:`.normalisation`'s (whose names this module
+re-exports).
 
 Randomness: the clip position and augmentations of a sample come from a
 generator seeded by ``(seed, epoch, index)``, so an epoch is the same whichever
@@ -59,40 +49,13 @@ from components.data.shards import ShardReader
 from components.jobs.augment import apply_clip_params, sample_clip_params
 from components.jobs.config import AugmentConfig, ClipJobConfig, JobConfig
 from components.jobs.data import VideoEntry
+from components.jobs.normalisation import IMAGENET_MEAN as IMAGENET_MEAN
+from components.jobs.normalisation import IMAGENET_STD as IMAGENET_STD
+from components.jobs.normalisation import KINETICS_MEAN as KINETICS_MEAN
+from components.jobs.normalisation import KINETICS_STD as KINETICS_STD
+from components.jobs.normalisation import NORMALISATIONS as NORMALISATIONS
+from components.jobs.normalisation import normalisation_for, normalise, to_float_tchw
 from components.jobs.views import crop_view
-from components.representations.flow import FLOW_CHANNELS
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
-KINETICS_STD = (0.22803, 0.22145, 0.216989)
-#: name -> (mean, std) per channel; "flow" maps [0, 1] to [-1, 1].
-NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
-    "kinetics": (KINETICS_MEAN, KINETICS_STD),
-    "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-    "flow": ((0.5,) * FLOW_CHANNELS, (0.5,) * FLOW_CHANNELS),
-}
-
-
-def normalisation_for(kind: str, *, video_model: bool) -> str:
-    """The normalisation of a representation kind: flow -> ``flow``; RGB for the video
-    teacher/trunk -> ``kinetics``; RGB for the ViT and 2D CNNs -> ``imagenet``."""
-    if kind == "flow":
-        return "flow"
-    return "kinetics" if video_model else "imagenet"
-
-
-def normalise(x_tchw: torch.Tensor, name: str) -> torch.Tensor:
-    """(T, C, H, W) float in [0, 1] -> normalised with ``NORMALISATIONS[name]``."""
-    mean, std = NORMALISATIONS[name]
-    if len(mean) != x_tchw.shape[1]:
-        raise ValueError(f"normalisation {name!r} is for {len(mean)} channels, "
-                         f"got {x_tchw.shape[1]}")
-    m = torch.tensor(mean, dtype=x_tchw.dtype).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=x_tchw.dtype).view(1, -1, 1, 1)
-    return (x_tchw - m) / s
-
 
 # --------------------------------------------------------------------------- sampling
 
@@ -117,12 +80,6 @@ def sample_generator(seed: int, epoch: int, index: int) -> tuple[np.random.Gener
     rng = np.random.default_rng([int(seed), int(epoch), int(index)])
     gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
     return rng, gen
-
-
-def to_float_tchw(items_khwc_uint8: np.ndarray) -> torch.Tensor:
-    """uint8 (T, H, W, C) -> float32 (T, C, H, W) in [0, 1]."""
-    array = np.require(items_khwc_uint8, requirements=("C_CONTIGUOUS", "WRITEABLE"))
-    return torch.from_numpy(array).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 # --------------------------------------------------------------------------- datasets

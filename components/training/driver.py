@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import time
 import warnings
@@ -88,6 +87,7 @@ from components.training.runtime import (
     cluster_cpus,
     ensure_ray,
     fit,
+    planning_cpus,
     read_run_state,
     resolve_use_gpu,
     write_run_state,
@@ -136,18 +136,12 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
         TrainingError: training failed (after ``max_failures`` restarts) or stopped
             on a non-finite loss (the message names epoch, step and batch).
     """
-    import ray
-
-    from components.tracking import current_tracking_uri, log_config, log_provenance
+    from components.tracking import current_tracking_uri
 
     started = time.time()
     # Check the inputs first: a bad manifest or shard fails in seconds, before Ray or
-    # MLflow start. A local Ray will have this machine's CPUs; a cluster is asked.
-    if ray.is_initialized() or os.environ.get("RAY_ADDRESS", "").strip():
-        ensure_ray()
-        total_cpus = cluster_cpus()
-    else:
-        total_cpus = os.cpu_count() or 1
+    # MLflow start.
+    total_cpus = planning_cpus()
     prepared = prepare_training(request, total_cpus=total_cpus)
     log.debug("%s: inputs checked, plan ready (%.1f s)", prepared.run_name, time.time() - started)
     if request.trial is None:
@@ -155,85 +149,24 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
 
         setup_tracking(request.repo_root.resolve(), request.settings.experiment)
     ensure_ray(total_cpus)
-    local = is_local_storage(prepared.storage_path)
-    run_dir = local_storage_path(prepared.storage_path) / prepared.run_name if local else None
+    run_dir = _local_run_dir(prepared)
 
     with exclusive_run(run_dir) if run_dir is not None else contextlib.nullcontext():
-        state: dict[str, Any] | None = None
-        resumed_from = 0
-        if run_dir is not None:
-            if request.fresh and run_dir.exists():
-                log.info("--fresh: discarding %s", run_dir)
-                shutil.rmtree(run_dir)
-            state = read_run_state(run_dir)
-            if state and state.get("completed"):
-                log.info("run %s completed before; training it again from scratch", run_dir.name)
-                shutil.rmtree(run_dir)
-                state = None
-            latest = latest_checkpoint(run_dir)
-            if latest is not None:
-                meta = verify_checkpoint(latest, prepared.fingerprint)
-                resumed_from = int(meta["epoch"])
-                log.info("resuming %s from its epoch-%d checkpoint (%s)", prepared.run_name,
-                         resumed_from, latest)
-
+        state, resumed_from = _claim_run_dir(run_dir, prepared, fresh=request.fresh)
         context, is_new = open_run(prepared, state)
         with context as run:
             uri = current_tracking_uri()
             if run_dir is not None:
-                write_run_state(run_dir, {
-                    "job": request.job, "run_name": prepared.run_name,
-                    "fingerprint": prepared.fingerprint.digest, "mlflow_run_id": run.run_id,
-                    "tracking_uri": uri, "completed": False,
-                })
+                _write_open_state(run_dir, prepared, run.run_id, uri)
             if is_new:
-                log_config({"job": request.job, section_name(request.job): prepared.config,
-                            "train": prepared.plan.settings, "model": prepared.plan.model,
-                            "fingerprint": prepared.fingerprint.to_json()}, run_id=run.run_id)
-                log_provenance(prepared.data.files, repo_root=request.repo_root.resolve(),
-                               run_id=run.run_id)
-                from components.tracking.provenance import log_manifest_input
-
-                with warnings.catch_warnings():
-                    if not verbose():  # MLflow's hint on the manifest's integer columns
-                        warnings.filterwarnings("ignore", message=".*integer column",
-                                                category=UserWarning)
-                    log_manifest_input(prepared.data.files["manifest"],
-                                       name=prepared.labels["key"], run_id=run.run_id)
+                _log_new_run(prepared, run.run_id)
             if resumed_from and run_dir is not None:
-                from components.training.reporting import reconcile_history
-
-                meta = read_checkpoint_meta(latest_checkpoint(run_dir))  # type: ignore[arg-type]
-                reconcile_history(run.run_id, meta.get("history", []))
-
-            fit_started = time.time()
-            from components.training.reporting import EpochMetricsLogger
-
-            result = fit(prepared, [EpochMetricsLogger(run.run_id, uri), *callbacks])
-            log.debug("%s: TorchTrainer.fit took %.1f s", prepared.run_name,
-                     time.time() - fit_started)
-            metrics = dict(result.metrics or {})
-            if ABORT_KEY in metrics:
-                message = f"{prepared.run_name}: {metrics[ABORT_KEY]}"
-                log_config({"error": message}, artifact_file="failure.yaml", run_id=run.run_id)
-                raise TrainingError(message)
-            if result.checkpoint is not None:
-                # Local storage: the folder itself; remote storage (s3://...): a download.
-                with result.checkpoint.as_directory() as directory:
-                    final, history, version, decision = finish_run(prepared, Path(directory),
-                                                                run.run_id)
-            elif run_dir is not None and (latest := latest_checkpoint(run_dir)) is not None:
-                final, history, version, decision = finish_run(prepared, latest, run.run_id)
-            else:
-                raise TrainingError(f"{prepared.run_name}: no checkpoint to finish from")
+                _reconcile_resumed_history(run_dir, run.run_id)
+            result = _fit_logged(prepared, run.run_id, uri, callbacks)
+            final, history, version, decision = _finish_from(result, run_dir, prepared,
+                                                             run.run_id)
             if run_dir is not None:
-                state = read_run_state(run_dir) or {}
-                write_run_state(run_dir, {**state, "completed": True})
-                if request.settings.prune_checkpoints:
-                    freed = prune_checkpoints(run_dir)
-                    log.debug("%s: removed its %d epoch checkpoint(s) (%.0f MB); the model "
-                             "is in its outputs and the registry", prepared.run_name,
-                             freed[0], freed[1] / 1e6)
+                _mark_completed(run_dir, prepared, prune=request.settings.prune_checkpoints)
     log.info("%s finished in %.0f s: epoch %d selected (validation top-1 %.3f), test top-1 "
              "%.3f (video level)", prepared.run_name, time.time() - started,
              int(final["best_epoch"]), final["val_top1"], final["top1"])
@@ -243,3 +176,127 @@ def run_training(request: TrainRequest, callbacks: Sequence[Any] = ()) -> TrainR
         model_version=version, promoted=None if decision is None else decision.promoted,
         decision="" if decision is None else decision.reason,
     )
+
+
+def _local_run_dir(prepared: Prepared) -> Path | None:
+    """The run folder on this machine; None for remote storage (s3://...), which has
+    no folder to lock, resume from or prune."""
+    if not is_local_storage(prepared.storage_path):
+        return None
+    return local_storage_path(prepared.storage_path) / prepared.run_name
+
+
+def _claim_run_dir(run_dir: Path | None, prepared: Prepared, *,
+                   fresh: bool) -> tuple[dict[str, Any] | None, int]:
+    """Clear the run folder where the run starts over (``--fresh``, or it completed
+    before); verify the checkpoint it resumes from.
+
+    Returns:
+        The run folder's state (None: a new run) and the epoch it resumes from (0: none).
+
+    Raises:
+        ConfigError: the latest checkpoint is another run's (its fingerprint differs).
+    """
+    if run_dir is None:
+        return None, 0
+    if fresh and run_dir.exists():
+        log.info("--fresh: discarding %s", run_dir)
+        shutil.rmtree(run_dir)
+    state = read_run_state(run_dir)
+    if state and state.get("completed"):
+        log.info("run %s completed before; training it again from scratch", run_dir.name)
+        shutil.rmtree(run_dir)
+        state = None
+    resumed_from = 0
+    latest = latest_checkpoint(run_dir)
+    if latest is not None:
+        meta = verify_checkpoint(latest, prepared.fingerprint)
+        resumed_from = int(meta["epoch"])
+        log.info("resuming %s from its epoch-%d checkpoint (%s)", prepared.run_name,
+                 resumed_from, latest)
+    return state, resumed_from
+
+
+def _write_open_state(run_dir: Path, prepared: Prepared, run_id: str, uri: str) -> None:
+    """Record the MLflow run in the run folder, so a resumed job logs to the same run."""
+    write_run_state(run_dir, {
+        "job": prepared.request.job, "run_name": prepared.run_name,
+        "fingerprint": prepared.fingerprint.digest, "mlflow_run_id": run_id,
+        "tracking_uri": uri, "completed": False,
+    })
+
+
+def _log_new_run(prepared: Prepared, run_id: str) -> None:
+    """A new MLflow run's resolved config, provenance and manifest input."""
+    from components.tracking import log_config, log_provenance
+    from components.tracking.provenance import log_manifest_input
+
+    request = prepared.request
+    log_config({"job": request.job, section_name(request.job): prepared.config,
+                "train": prepared.plan.settings, "model": prepared.plan.model,
+                "fingerprint": prepared.fingerprint.to_json()}, run_id=run_id)
+    log_provenance(prepared.data.files, repo_root=request.repo_root.resolve(), run_id=run_id)
+    with warnings.catch_warnings():
+        if not verbose():  # MLflow's hint on the manifest's integer columns
+            warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        log_manifest_input(prepared.data.files["manifest"], name=prepared.labels["key"],
+                           run_id=run_id)
+
+
+def _reconcile_resumed_history(run_dir: Path, run_id: str) -> None:
+    """Log to the MLflow run the epochs of the resumed checkpoint's history that it
+    lacks (a failed log is left for the driver: :mod:`.reporting`)."""
+    from components.training.reporting import reconcile_history
+
+    meta = read_checkpoint_meta(latest_checkpoint(run_dir))  # type: ignore[arg-type]
+    reconcile_history(run_id, meta.get("history", []))
+
+
+def _fit_logged(prepared: Prepared, run_id: str, uri: str, callbacks: Sequence[Any]) -> Any:
+    """Run the TorchTrainer with each epoch logged to the MLflow run; Ray's ``Result``.
+
+    Raises:
+        TrainingError: a worker stopped the run (a non-finite loss): the reason is
+            also logged to the run as failure.yaml.
+    """
+    from components.tracking import log_config
+    from components.training.reporting import EpochMetricsLogger
+
+    fit_started = time.time()
+    result = fit(prepared, [EpochMetricsLogger(run_id, uri), *callbacks])
+    log.debug("%s: TorchTrainer.fit took %.1f s", prepared.run_name, time.time() - fit_started)
+    metrics = dict(result.metrics or {})
+    if ABORT_KEY in metrics:
+        message = f"{prepared.run_name}: {metrics[ABORT_KEY]}"
+        log_config({"error": message}, artifact_file="failure.yaml", run_id=run_id)
+        raise TrainingError(message)
+    return result
+
+
+def _finish_from(result: Any, run_dir: Path | None, prepared: Prepared, run_id: str
+                 ) -> tuple[dict[str, float], list[dict[str, float]], str | None, Any]:
+    """Finish the run (:func:`finish_run`) from the fit's final checkpoint, else from
+    the run folder's latest one.
+
+    Raises:
+        TrainingError: there is no checkpoint to finish from.
+    """
+    if result.checkpoint is not None:
+        # Local storage: the folder itself; remote storage (s3://...): a download.
+        with result.checkpoint.as_directory() as directory:
+            return finish_run(prepared, Path(directory), run_id)
+    if run_dir is not None and (latest := latest_checkpoint(run_dir)) is not None:
+        return finish_run(prepared, latest, run_id)
+    raise TrainingError(f"{prepared.run_name}: no checkpoint to finish from")
+
+
+def _mark_completed(run_dir: Path, prepared: Prepared, *, prune: bool) -> None:
+    """Mark the run folder completed (a later run of it starts over); with ``prune``,
+    remove its epoch checkpoints, the model being in the outputs and the registry."""
+    state = read_run_state(run_dir) or {}
+    write_run_state(run_dir, {**state, "completed": True})
+    if prune:
+        freed = prune_checkpoints(run_dir)
+        log.debug("%s: removed its %d epoch checkpoint(s) (%.0f MB); the model "
+                  "is in its outputs and the registry", prepared.run_name,
+                  freed[0], freed[1] / 1e6)

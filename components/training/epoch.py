@@ -119,64 +119,109 @@ def train_one_epoch(
     rank, world = _world()
     generator = generator or torch.Generator().manual_seed(epoch)
     started = time.perf_counter()
-    total = torch.zeros((), dtype=torch.float64)
-    parts_sum: dict[str, float] = {}
-    correct = samples = steps = 0
+    tally = _Tally()
     for index, batch in enumerate(loader):
-        if max_steps is not None and steps >= max_steps:
+        if max_steps is not None and tally.steps >= max_steps:
             break
-        inputs = task.prepare(tuple(batch[k].to(device, non_blocking=True)
-                                    for k in task.input_keys))
-        labels = batch["y"].to(device, non_blocking=True)
-        targets: torch.Tensor | MixedTargets = labels
-        if augment is not None and augment.cutmix > 0 and \
-                float(torch.rand((), generator=generator)) < augment.cutmix:
-            inputs, targets = cutmix(inputs, labels, augment.cutmix_alpha, generator)
+        inputs, labels, targets = _batch_on(device, batch, task, augment, generator)
         with autocast(device, amp):
             logits, features = task.forward(model, inputs)
             loss, parts = task.loss(logits, features, inputs, targets, label_smoothing)
-        step = steps_before + steps + 1
-        here, everywhere = finite_on_all_ranks(loss)
-        if not everywhere:
-            where = rank if world > 1 else None
-            if here:  # another rank's loss: stop with it, name it there
-                raise NonFiniteLossError(epoch=epoch, step=step, batch=index,
-                                         value=float("nan"), rank=where, local=False,
-                                         detail="the loss was not finite on another rank")
-            videos = tuple(describe(batch)) if describe is not None else ()
-            raise NonFiniteLossError(epoch=epoch, step=step, batch=index,
-                                     value=float(loss.detach()), videos=videos, rank=where)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None and scaler.is_enabled():
-            scaler.scale(loss).backward()
-            if grad_clip > 0:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            if grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        steps += 1
+        _stop_unless_finite(loss, batch, epoch=epoch, step=steps_before + tally.steps + 1,
+                            index=index, rank=rank, world=world, describe=describe)
+        _optimiser_step(model, loss, optimizer, scaler=scaler, grad_clip=grad_clip,
+                        scheduler=scheduler)
+        tally.add(loss, parts, logits, targets, labels)
+    return tally.stats(time.perf_counter() - started)
+
+
+def _batch_on(device: torch.device, batch: Batch, task: ClassifierTask,
+              augment: AugmentConfig | None, generator: torch.Generator,
+              ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor | MixedTargets]:
+    """(inputs, labels, targets) of a batch on ``device``; targets are mixed where
+    CutMix draws this batch (with probability ``augment.cutmix``)."""
+    inputs = task.prepare(tuple(batch[k].to(device, non_blocking=True)
+                                for k in task.input_keys))
+    labels = batch["y"].to(device, non_blocking=True)
+    targets: torch.Tensor | MixedTargets = labels
+    if augment is not None and augment.cutmix > 0 and \
+            float(torch.rand((), generator=generator)) < augment.cutmix:
+        inputs, targets = cutmix(inputs, labels, augment.cutmix_alpha, generator)
+    return inputs, labels, targets
+
+
+def _stop_unless_finite(loss: torch.Tensor, batch: Batch, *, epoch: int, step: int, index: int,
+                        rank: int, world: int,
+                        describe: Callable[[Batch], Sequence[str]] | None) -> None:
+    """Raise :class:`NonFiniteLossError` unless the loss is finite on every rank: the
+    rank whose loss it is names the batch's videos, the others stop with it."""
+    here, everywhere = finite_on_all_ranks(loss)
+    if everywhere:
+        return
+    where = rank if world > 1 else None
+    if here:  # another rank's loss: stop with it, name it there
+        raise NonFiniteLossError(epoch=epoch, step=step, batch=index, value=float("nan"),
+                                 rank=where, local=False,
+                                 detail="the loss was not finite on another rank")
+    videos = tuple(describe(batch)) if describe is not None else ()
+    raise NonFiniteLossError(epoch=epoch, step=step, batch=index,
+                             value=float(loss.detach()), videos=videos, rank=where)
+
+
+def _optimiser_step(model: nn.Module, loss: torch.Tensor, optimizer: torch.optim.Optimizer, *,
+                    scaler: torch.amp.GradScaler | None, grad_clip: float,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None) -> None:
+    """Backward and one optimiser step: through the gradient scaler when it is on
+    (the gradients are unscaled before clipping), then the schedule's step."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None and scaler.is_enabled():
+        scaler.scale(loss).backward()
+        if grad_clip > 0:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        if grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+
+
+class _Tally:
+    """An epoch's running sums, weighted by batch size: loss, loss terms, correct
+    predictions (CutMix: against the first label)."""
+
+    __slots__ = ("correct", "parts", "samples", "steps", "total")
+
+    def __init__(self) -> None:
+        self.total = torch.zeros((), dtype=torch.float64)
+        self.parts: dict[str, float] = {}
+        self.correct = self.samples = self.steps = 0
+
+    def add(self, loss: torch.Tensor, parts: dict[str, torch.Tensor], logits: torch.Tensor,
+            targets: torch.Tensor | MixedTargets, labels: torch.Tensor) -> None:
+        """Count one optimiser step over a batch."""
+        self.steps += 1
         n = labels.shape[0]
-        samples += n
-        total += loss.detach().double().cpu() * n
+        self.samples += n
+        self.total += loss.detach().double().cpu() * n
         for name, value in parts.items():
-            parts_sum[name] = parts_sum.get(name, 0.0) + float(value) * n
+            self.parts[name] = self.parts.get(name, 0.0) + float(value) * n
         first = targets.y_a if isinstance(targets, MixedTargets) else labels
-        correct += int((logits.detach().argmax(1) == first).sum())
-    seconds = time.perf_counter() - started
-    denom = max(samples, 1)
-    return EpochStats(
-        loss=float(total) / denom if samples else float("nan"),
-        parts={k: v / denom for k, v in parts_sum.items()},
-        top1=correct / denom if samples else float("nan"),
-        samples=samples, steps=steps, seconds=seconds,
-    )
+        self.correct += int((logits.detach().argmax(1) == first).sum())
+
+    def stats(self, seconds: float) -> EpochStats:
+        """The epoch's means (NaN loss and accuracy when no step was taken)."""
+        denom = max(self.samples, 1)
+        return EpochStats(
+            loss=float(self.total) / denom if self.samples else float("nan"),
+            parts={k: v / denom for k, v in self.parts.items()},
+            top1=self.correct / denom if self.samples else float("nan"),
+            samples=self.samples, steps=self.steps, seconds=seconds,
+        )
 
 
 def recalibrate_batchnorm(

@@ -182,12 +182,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     seed_everything(plan.settings.seed + rank)
     device = ray.train.torch.get_device()
     session = build_session(plan, device, world)
-
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as directory:
-            state = load_checkpoint(Path(directory), plan.fingerprint, map_location=device)
-        restore_session(session, state, rank)
+    _resume_from_ray(session, rank)
     if session.stopped or session.epoch >= plan.config.epochs:
         return  # finished before a restart: nothing left to train
 
@@ -195,6 +190,45 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         session.model, move_to_device=False,
         parallel_strategy_kwargs={"find_unused_parameters": plan.find_unused_parameters},
     )
+    train_loader, eval_loader, test_loader = _rank_loaders(session, rank, world)
+    for epoch in range(session.epoch + 1, plan.config.epochs + 1):
+        try:
+            record, confusion = run_epoch(session, model, train_loader, eval_loader,
+                                          epoch=epoch, rank=rank, world=world,
+                                          progress=progress)
+        except NonFiniteLossError as error:
+            _report_abort(error, epoch, world)
+            return
+        stop = session.end_epoch(epoch, record)
+        if progress is not None and rank == 0:
+            progress.send("end", epoch, dict(record))
+        if stop:
+            finish_training(session, test_loader, world)
+        _report_epoch(session, epoch, record, confusion, rank, world)
+        if stop:
+            return
+
+
+def _resume_from_ray(session: Session, rank: int) -> None:
+    """Restore the session from Ray's checkpoint of the run, if it has one (its
+    fingerprint checked against the plan's)."""
+    import ray.train
+
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        return
+    with checkpoint.as_directory() as directory:
+        state = load_checkpoint(Path(directory), session.plan.fingerprint,
+                                map_location=session.device)
+    restore_session(session, state, rank)
+
+
+def _rank_loaders(session: Session, rank: int, world: int) -> tuple[Any, Any, Any]:
+    """This rank's (train, validation, test) loaders: training batches from a
+    distributed sampler, every world-th item of the evaluation sets (None: no set)."""
+    import ray.train.torch
+
+    plan, device = session.plan, session.device
     per_rank = max(1, plan.config.batch_size // world)
     sampler: DistributedSampler[Any] = DistributedSampler(
         session.train_set, num_replicas=world, rank=rank, shuffle=True,
@@ -210,36 +244,38 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                                   plan.settings.seed) if plan.test else None
     test_loader = _eval_loader(test_set, rank, world, plan.config.eval_batch, loader_workers,
                                device)
+    return train_loader, eval_loader, test_loader
 
-    for epoch in range(session.epoch + 1, plan.config.epochs + 1):
-        try:
-            record, confusion = run_epoch(session, model, train_loader, eval_loader,
-                                          epoch=epoch, rank=rank, world=world,
-                                          progress=progress)
-        except NonFiniteLossError as error:
-            messages = [m for m in _gather(str(error) if error.local else None, world) if m]
-            last = checkpoint_dir_name(epoch - 1) if epoch > 1 else "none (first epoch)"
-            ray.train.report({"epoch": float(epoch),
-                              ABORT_KEY: f"{messages[0] if messages else error}; "
-                                         f"last good checkpoint: {last}"})
-            return
-        stop = session.end_epoch(epoch, record)
-        if progress is not None and rank == 0:
-            progress.send("end", epoch, dict(record))
-        if stop:
-            finish_training(session, test_loader, world)
-        rng_states = _gather(capture_rng_state(), world)
-        extra = {} if confusion is None else {"confusion": torch.from_numpy(confusion)}
-        with tempfile.TemporaryDirectory(prefix="har-ckpt-") as directory:
-            reported = None
-            if rank == 0:
-                save_checkpoint(
-                    Path(directory), fingerprint=plan.fingerprint, job=plan.job,
-                    model_name=plan.model.name, epoch=epoch,
-                    state=session_state(session, rng_states, extra),
-                )
-                reported = ray.train.Checkpoint.from_directory(directory)
-            ray.train.report(record, checkpoint=reported,
-                             checkpoint_dir_name=checkpoint_dir_name(epoch))
-        if stop:
-            return
+
+def _report_abort(error: NonFiniteLossError, epoch: int, world: int) -> None:
+    """Report the non-finite loss (the rank's own message that names it) without a
+    checkpoint, so the last good checkpoint stays the latest."""
+    import ray.train
+
+    messages = [m for m in _gather(str(error) if error.local else None, world) if m]
+    last = checkpoint_dir_name(epoch - 1) if epoch > 1 else "none (first epoch)"
+    ray.train.report({"epoch": float(epoch),
+                      ABORT_KEY: f"{messages[0] if messages else error}; "
+                                 f"last good checkpoint: {last}"})
+
+
+def _report_epoch(session: Session, epoch: int, record: dict[str, float], confusion: Any,
+                  rank: int, world: int) -> None:
+    """Report the epoch's metrics; rank 0 also writes its checkpoint, with every
+    rank's RNG state (gathered from all ranks)."""
+    import ray.train
+
+    plan = session.plan
+    rng_states = _gather(capture_rng_state(), world)
+    extra = {} if confusion is None else {"confusion": torch.from_numpy(confusion)}
+    with tempfile.TemporaryDirectory(prefix="har-ckpt-") as directory:
+        reported = None
+        if rank == 0:
+            save_checkpoint(
+                Path(directory), fingerprint=plan.fingerprint, job=plan.job,
+                model_name=plan.model.name, epoch=epoch,
+                state=session_state(session, rng_states, extra),
+            )
+            reported = ray.train.Checkpoint.from_directory(directory)
+        ray.train.report(record, checkpoint=reported,
+                         checkpoint_dir_name=checkpoint_dir_name(epoch))

@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from components.config import as_plain
 from components.data.manifest import dataset_labels
 from components.errors import ConfigError, InputError
 from components.jobs.config import JobConfig, StudentConfig, section_name
-from components.jobs.data import JobData, index_job_data
+from components.jobs.data import JobData, VideoEntry, index_job_data
 from components.jobs.datasets import flip_label_map
 from components.training.checkpoint import (
     META_FILE,
@@ -195,18 +195,9 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
     paths = request.data.resolved(root)
     cfg = resolve_luminous_input(job, cfg, paths.ingest, root)
     data = index_job_data(job, cfg, paths.ingest, paths.represent, section, root=root)
-    val_fraction = request.settings.val_fraction if request.val_fraction is None \
-        else request.val_fraction
+    train, evaluated, val_fraction = _hold_out_validation(request, data, paths.ingest)
     prefix = "val"
-    train, evaluated = holdout_split(data.train, val_fraction, request.settings.seed)
-    if val_fraction > 0 and not evaluated:
-        raise InputError(paths.ingest / "manifest.csv", "too few training videos to hold "
-                         "out a validation set (set train.val_fraction: 0 to train without)")
-    samples = sum(len(e.base_positions) or e.items for e in train) if job in ("normal", "motion") \
-        else len(train)
-    if samples < cfg.batch_size:
-        raise ConfigError(Path(section), f"batch_size {cfg.batch_size} is larger than the "
-                          f"{samples} training samples")
+    _check_batch_fits(job, cfg, train, section)
     teacher, teacher_info = (None, None)
     if job == "student":
         teacher, teacher_info = _teacher(cfg, data, root)  # type: ignore[arg-type]
@@ -214,13 +205,7 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
 
     settings = request.settings
     computed = {k: v for k, v in as_plain(settings).items() if k not in OPERATIONAL_SETTINGS}
-    inputs = {f"shards.{kind}": file_sha256(paths.represent / kind / META_FILE)
-              for kind in sorted(set(data.kinds.values()))}
-    if teacher is not None:
-        inputs["teacher"] = file_sha256(teacher.weights)
-    for key, value in model.kwargs.items():
-        if key.endswith("_path") and value is not None:
-            inputs[f"weights.{key}"] = file_sha256(Path(value))
+    inputs = _input_hashes(paths.represent, data, teacher, model)
     fingerprint = make_fingerprint(
         {"job": job, section: as_plain(cfg), "train": computed, "model_kwargs": model.kwargs,
          "evaluate_on": prefix, "val_fraction": val_fraction},
@@ -240,15 +225,62 @@ def prepare_training(request: TrainRequest, total_cpus: int | None = None) -> Pr
         flip_map=flip_label_map(cfg.augment.flip_pairs, data.classes,
                                 f"{section}.augment.flip_pairs"),
     )
-    if request.trial is not None:
-        run_name = f"{job}-trial-{request.trial.trial_id}"
-        storage = request.trial.storage_path
-    else:
-        run_name = f"{job}-{fingerprint.short}"
-        storage = settings.storage_path
-        if is_local_storage(storage) and not Path(local_storage_path(storage)).is_absolute():
-            storage = str((root / local_storage_path(storage)).resolve())
+    run_name, storage = _run_location(request, fingerprint.short, root)
     labels = dataset_labels(data.dataset_info)
     labels["model"] = _model_label(job, model, cfg)
     return Prepared(request=request, config=cfg, data=data, plan=plan, fingerprint=fingerprint,
                     run_name=run_name, storage_path=storage, labels=labels)
+
+
+def _hold_out_validation(request: TrainRequest, data: JobData, ingest_dir: Path
+                         ) -> tuple[tuple[VideoEntry, ...], tuple[VideoEntry, ...], float]:
+    """(train, validation) videos and the fraction held out: the request's, else the
+    settings'.
+
+    Raises:
+        InputError: a fraction to hold out, but too few videos to hold any out.
+    """
+    val_fraction = request.settings.val_fraction if request.val_fraction is None \
+        else request.val_fraction
+    train, evaluated = holdout_split(data.train, val_fraction, request.settings.seed)
+    if val_fraction > 0 and not evaluated:
+        raise InputError(ingest_dir / "manifest.csv", "too few training videos to hold "
+                         "out a validation set (set train.val_fraction: 0 to train without)")
+    return train, evaluated, val_fraction
+
+
+def _check_batch_fits(job: str, cfg: JobConfig, train: Sequence[VideoEntry],
+                      section: str) -> None:
+    """Raise :class:`ConfigError` unless one batch fits in the training samples (the
+    image jobs' samples are items, the clip jobs' videos)."""
+    samples = sum(len(e.base_positions) or e.items for e in train) if job in ("normal", "motion") \
+        else len(train)
+    if samples < cfg.batch_size:
+        raise ConfigError(Path(section), f"batch_size {cfg.batch_size} is larger than the "
+                          f"{samples} training samples")
+
+
+def _input_hashes(represent_dir: Path, data: JobData, teacher: TeacherPlan | None,
+                  model: ModelPlan) -> dict[str, str]:
+    """Name -> SHA-256 of each input file the run depends on besides the manifest:
+    the shards' meta.json, the teacher's weights, pretrained weights named by path."""
+    inputs = {f"shards.{kind}": file_sha256(represent_dir / kind / META_FILE)
+              for kind in sorted(set(data.kinds.values()))}
+    if teacher is not None:
+        inputs["teacher"] = file_sha256(teacher.weights)
+    for key, value in model.kwargs.items():
+        if key.endswith("_path") and value is not None:
+            inputs[f"weights.{key}"] = file_sha256(Path(value))
+    return inputs
+
+
+def _run_location(request: TrainRequest, short: str, root: Path) -> tuple[str, str]:
+    """(run name, storage path): a Tune trial's own, else ``<job>-<short fingerprint>``
+    in the settings' storage (a relative local path taken from ``root``)."""
+    job = request.job
+    if request.trial is not None:
+        return f"{job}-trial-{request.trial.trial_id}", request.trial.storage_path
+    storage = request.settings.storage_path
+    if is_local_storage(storage) and not Path(local_storage_path(storage)).is_absolute():
+        storage = str((root / local_storage_path(storage)).resolve())
+    return f"{job}-{short}", storage

@@ -48,6 +48,23 @@ def ensure_ray(num_cpus: int | None = None) -> None:
     connect_ray(num_cpus or os.cpu_count())
 
 
+def planning_cpus() -> int:
+    """The CPUs a job is planned for: the Ray cluster's when this process is connected
+    or ``$RAY_ADDRESS`` names one (joined here, to ask it), else this machine's.
+
+    Without a cluster no Ray starts here: the local Ray started later has this
+    machine's CPUs, and a bad input then fails before Ray starts at all.
+    """
+    import ray
+
+    from components.ray_head import ray_address
+
+    if ray.is_initialized() or ray_address():
+        ensure_ray()
+        return cluster_cpus()
+    return os.cpu_count() or 1
+
+
 def cluster_cpus() -> int:
     import ray
 
