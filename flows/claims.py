@@ -31,14 +31,8 @@ from prefect.cache_policies import NO_CACHE
 from components.ablation import dataset_key, failure_reason, set_params
 from components.ablation.claims import (
     ROWS,
-    CellOutcome,
     ClaimSpec,
-    Evidence,
     ExperimentPlan,
-    Verdict,
-    claims_csv,
-    claims_markdown,
-    judge,
     load_claims,
     plan_experiments,
 )
@@ -50,6 +44,14 @@ from components.ablation.experiments import (
     read_at,
     recorded_links,
     run_experiment,
+)
+from components.ablation.verdicts import (
+    CellOutcome,
+    Evidence,
+    Verdict,
+    claims_csv,
+    claims_markdown,
+    judge,
 )
 from flows.ablate import experiment_failure
 from flows.params import load_dataset_config, merged

@@ -4,6 +4,9 @@
   cells and their params overrides) and the ``dvc exp run -S`` arguments of a cell.
 * :mod:`~components.ablation.tables`: Markdown and CSV from cell results, each
   number a link to the MLflow run behind it, failed cells with their reason.
+* :mod:`~components.ablation.claims` and :mod:`~components.ablation.verdicts`:
+  the papers' claims of ``har claims`` (``conf/claims.yaml``), their experiments,
+  and their verdicts as Markdown and CSV.
 
 Pure (no DVC, no MLflow, no Prefect): ``flows/ablate.py`` runs the cells.
 """

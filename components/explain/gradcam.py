@@ -17,9 +17,9 @@ from torch import nn
 def default_layer(model: nn.Module) -> nn.Module:
     """The last convolutional stage of a stream CNN: the layer Grad-CAM reads.
 
-    :class:`~components.models.two_stream.SmallCNN`: its ``features`` (the last
+    :class:`~components.models.streams.SmallCNN`: its ``features`` (the last
     block's ReLU output, before global pooling);
-    :class:`~components.models.two_stream.StreamCNN`: the timm backbone's last
+    :class:`~components.models.streams.StreamCNN`: the timm backbone's last
     feature stage (``feature_info[-1]``).
 
     Raises:

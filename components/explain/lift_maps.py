@@ -12,6 +12,7 @@ hooks on an unchanged model, in one forward pass, without gradients.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -84,41 +85,73 @@ def lift_net_maps(model: LiftNet, raw: torch.Tensor, lum: torch.Tensor
     prefix = int(getattr(vit, "num_prefix_tokens", 1))
     grid_h, grid_w = (int(g) for g in vit.patch_embed.grid_size)
     grid = (grid_h, grid_w)
+    seen = _capture(model, main, luminous)
+    with torch.no_grad():
+        received = _attention_received(seen.fusion, frames=main.shape[1])  # (T,)
+        cls_attn = _cls_attention(seen.vit_attn, seen.vit_in, prefix)  # (T, P)
+        cross = received[:, None] * cls_attn
+        four = _fourier_agreement(model, seen.tokens[:, prefix:], seen.fourier[0].float())
+    size = (int(main.shape[-2]), int(main.shape[-1]))
+    return {"cross_attention": _unit(_to_frames(cross.float(), grid, size)),
+            "fourier": _unit(_to_frames(four.float(), grid, size))}
+
+
+@dataclass
+class _Captured:
+    """What one forward pass showed the hooks: the last ViT block's attention module
+    and its input (T, L, D), the ViT's output tokens (T, L, D), the last LIFT block's
+    Fourier output (1, T, E), and each LIFT block's fusion attention with its queries
+    and keys."""
+
+    vit_attn: Any
+    vit_in: torch.Tensor = field(init=False)
+    tokens: torch.Tensor = field(init=False)
+    fourier: torch.Tensor = field(init=False)
+    fusion: list[tuple[Any, torch.Tensor, torch.Tensor]] = field(default_factory=list)
+
+
+def _capture(model: LiftNet, main: torch.Tensor, luminous: torch.Tensor) -> _Captured:
+    """One forward pass without gradients, hooks keeping what the maps read (the hooks
+    are removed after, so the model is left as it was)."""
+    vit = model.partial_vit.vit
     # timm's ViT block and LIFT-Net's blocks, reached through nn.Module's untyped children
-    vit_attn: Any = vit.blocks[-1].attn
+    seen = _Captured(vit_attn=vit.blocks[-1].attn)
     lift_blocks: list[Any] = list(model.blocks)
-    seen: dict[str, torch.Tensor] = {}
-    fusion: list[tuple[Any, torch.Tensor, torch.Tensor]] = []
     hooks = [
-        vit_attn.register_forward_pre_hook(
-            lambda _m, args: seen.__setitem__("vit_in", args[0])),
-        vit.norm.register_forward_hook(lambda _m, _a, out: seen.__setitem__("tokens", out)),
+        seen.vit_attn.register_forward_pre_hook(
+            lambda _m, args: setattr(seen, "vit_in", args[0])),
+        vit.norm.register_forward_hook(lambda _m, _a, out: setattr(seen, "tokens", out)),
         lift_blocks[-1].fourier.register_forward_hook(
-            lambda _m, _a, out: seen.__setitem__("fourier", out)),
+            lambda _m, _a, out: setattr(seen, "fourier", out)),
     ]
     for block in lift_blocks:
         hooks.append(block.fusion.attn.register_forward_pre_hook(
-            lambda m, args: fusion.append((m, args[0], args[1]))))
+            lambda m, args: seen.fusion.append((m, args[0], args[1]))))
     try:
         with torch.no_grad():
             model(main, luminous)
     finally:
         for hook in hooks:
             hook.remove()
-    with torch.no_grad():
-        frames = main.shape[1]
-        # the fusion ran with need_weights=False: ask the same module (unhooked) for them
-        received = torch.stack([
-            m(q, k, k, need_weights=True, average_attn_weights=True)[1][0].mean(dim=0)
-            for m, q, k in fusion
-        ]).mean(dim=0) * frames  # (T,)
-        cls_attn = _cls_attention(vit_attn, seen["vit_in"], prefix)  # (T, P)
-        cross = received[:, None] * cls_attn
-        tokens = seen["tokens"][:, prefix:]  # (T, P, D)
-        projected = model.main_norm(model.main_mlp(tokens))  # (T, P, E)
-        fourier = seen["fourier"][0].float()  # (T, E)
-        cosine = F.cosine_similarity(projected, fourier[:, None, :], dim=-1).clamp(min=0)
-        four = fourier.norm(dim=-1)[:, None] * cosine
-    size = (int(main.shape[-2]), int(main.shape[-1]))
-    return {"cross_attention": _unit(_to_frames(cross.float(), grid, size)),
-            "fourier": _unit(_to_frames(four.float(), grid, size))}
+    return seen
+
+
+def _attention_received(fusion: list[tuple[Any, torch.Tensor, torch.Tensor]], frames: int
+                        ) -> torch.Tensor:
+    """(T,): the attention each Main-Stream frame token receives from the luminous
+    queries, averaged over heads, queries and blocks, times T (1: an even share)."""
+    # the fusion ran with need_weights=False: ask the same module (unhooked) for them
+    return torch.stack([
+        m(q, k, k, need_weights=True, average_attn_weights=True)[1][0].mean(dim=0)
+        for m, q, k in fusion
+    ]).mean(dim=0) * frames
+
+
+def _fourier_agreement(model: LiftNet, patch_tokens: torch.Tensor, fourier: torch.Tensor
+                       ) -> torch.Tensor:
+    """(T, P): how far each patch token (T, P, D), projected like a CLS token into the
+    Main-Stream, points the way of its frame's Fourier output (T, E) (cosine, negatives
+    cut), times that output's magnitude."""
+    projected = model.main_norm(model.main_mlp(patch_tokens))  # (T, P, E)
+    cosine = F.cosine_similarity(projected, fourier[:, None, :], dim=-1).clamp(min=0)
+    return fourier.norm(dim=-1)[:, None] * cosine

@@ -236,19 +236,7 @@ class StreamRunner:
                 break
             if self.max_seconds is not None and frame.timestamp_s >= self.max_seconds:
                 break
-            now = self.clock.now()
-            if source.live:
-                # A frame we had to wait for is fresh: it arrived now (this re-anchors
-                # after a connection delay or a stall). One read at once was waiting in
-                # the source's buffer while the model ran: it arrived at its media time.
-                if anchor is None or now - asked > 0.5 / max(source.fps, 1e-6):
-                    anchor = now - frame.timestamp_s
-                arrival = anchor + frame.timestamp_s
-            elif self.realtime:
-                arrival = t0 + frame.timestamp_s
-                self.clock.sleep_until(arrival)  # a file played as a camera would
-            else:
-                arrival = now
+            arrival, anchor = self._arrival(source, frame, asked, t0, anchor)
             self.stats.frames += 1
             last_ts = frame.timestamp_s
             if pending is not None and arrival >= busy_until:
@@ -276,6 +264,25 @@ class StreamRunner:
         self.stats.wall_s = self.clock.now() - t0
         if self.stats.frames:
             self.stats.media_s = last_ts + 1.0 / max(source.fps, 1e-6)
+
+    def _arrival(self, source: FrameSource, frame: StreamFrame, asked: float, t0: float,
+                 anchor: float | None) -> tuple[float, float | None]:
+        """When ``frame`` arrived (module docstring), asked for at ``asked``; and the
+        live source's anchor (wall time of media time 0), moved when the frame was
+        waited for. A file played in real time is waited for here."""
+        now = self.clock.now()
+        if source.live:
+            # A frame we had to wait for is fresh: it arrived now (this re-anchors
+            # after a connection delay or a stall). One read at once was waiting in
+            # the source's buffer while the model ran: it arrived at its media time.
+            if anchor is None or now - asked > 0.5 / max(source.fps, 1e-6):
+                anchor = now - frame.timestamp_s
+            return anchor + frame.timestamp_s, anchor
+        if self.realtime:
+            arrival = t0 + frame.timestamp_s
+            self.clock.sleep_until(arrival)  # a file played as a camera would
+            return arrival, anchor
+        return now, anchor
 
     def _window(self, buffer: deque[StreamFrame], arrival: float) -> _Window:
         self.stats.windows += 1

@@ -35,14 +35,9 @@ if TYPE_CHECKING:
     )
     from components.models.lift_net import DEPTH_PRESETS, LiftNet, lift_net
     from components.models.partial_vit import PartialViT
+    from components.models.streams import BACKBONES, StreamCNN
     from components.models.teacher import VideoTeacher, VideoTrunk, r2plus1d_18, r3d_18
-    from components.models.two_stream import (
-        BACKBONES,
-        Ensemble,
-        StreamCNN,
-        TwoStreamNet,
-        late_fusion,
-    )
+    from components.models.two_stream import Ensemble, TwoStreamNet, late_fusion
     from components.models.weights import (
         Adapted,
         LoadReport,
@@ -78,9 +73,9 @@ _EXPORTS: dict[str, str] = {
     "VideoTrunk": "components.models.teacher",
     "r2plus1d_18": "components.models.teacher",
     "r3d_18": "components.models.teacher",
-    "BACKBONES": "components.models.two_stream",
+    "BACKBONES": "components.models.streams",
     "Ensemble": "components.models.two_stream",
-    "StreamCNN": "components.models.two_stream",
+    "StreamCNN": "components.models.streams",
     "TwoStreamNet": "components.models.two_stream",
     "late_fusion": "components.models.two_stream",
     "Adapted": "components.models.weights",

@@ -47,9 +47,10 @@ class ModelSpec:
 _REGISTRY: dict[str, ModelSpec] = {}
 
 #: The modules that register builders, cheapest import first: the 2D streams (torch;
-#: timm only when a timm backbone is built), the video teachers (torchvision), LIFT-Net
-#: (timm, torchvision).
+#: timm only when a timm backbone is built) and their ensemble and two-stream fusion,
+#: the video teachers (torchvision), LIFT-Net (timm, torchvision).
 BUILDER_MODULES: tuple[str, ...] = (
+    "components.models.streams",
     "components.models.two_stream",
     "components.models.teacher",
     "components.models.lift_net",

@@ -168,32 +168,32 @@ class LiftNet(nn.Module):
         # Main-Stream: CLS token of each frame -> MLP -> LayerNorm.
         self.main_mlp = Mlp(vit_dim, embed_dim, embed_dim, act_layer=nn.GELU, drop=dropout)
         self.main_norm = nn.LayerNorm(embed_dim)
-        # Luminous pathway: the teacher's trunk, pooled to one token per frame, projected.
-        self.luminous_trunk = VideoTrunk(luminous_arch, luminous_in_channels, luminous_width)
-        self.luminous_in_channels = luminous_in_channels
-        self.luminous_proj = nn.Linear(self.luminous_trunk.feature_dim, embed_dim)
-        self.train_luminous_trunk = bool(train_luminous_trunk)
-        self.loaded_teacher_trunk = False
-        self.last_trunk_features: torch.Tensor | None = None
-        self.luminous_trunk.requires_grad_(self.train_luminous_trunk)
+        self._build_luminous_pathway(luminous_arch, luminous_in_channels, luminous_width,
+                                     train_luminous_trunk)
         self.blocks = nn.ModuleList(
             LiftBlock(embed_dim, num_heads, mlp_ratio, fourier_mlp_ratio, dropout, branch_init)
             for _ in range(self.depth)
         )
-        hidden = int(head_hidden or embed_dim)
-        self.head = nn.Sequential(
-            nn.Linear(embed_dim, hidden),
-            nn.GELU(),
-            nn.BatchNorm1d(hidden),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, num_classes),
-        )
+        self.head = _classification_head(embed_dim, int(head_hidden or embed_dim), num_classes,
+                                         dropout)
         self.teacher_feature_dim = int(teacher_feature_dim or self.luminous_trunk.feature_dim)
         self.h2_proj: nn.Module = (
             nn.Linear(embed_dim, self.teacher_feature_dim)
             if self.teacher_feature_dim != embed_dim
             else nn.Identity()
         )
+
+    def _build_luminous_pathway(self, arch: VideoArch, in_channels: int, width: int,
+                                train_trunk: bool) -> None:
+        """The teacher's trunk (frozen unless ``train_trunk``), pooled to one token per
+        frame, and its projection to E."""
+        self.luminous_trunk = VideoTrunk(arch, in_channels, width)
+        self.luminous_in_channels = in_channels
+        self.luminous_proj = nn.Linear(self.luminous_trunk.feature_dim, self.embed_dim)
+        self.train_luminous_trunk = bool(train_trunk)
+        self.loaded_teacher_trunk = False
+        self.last_trunk_features: torch.Tensor | None = None
+        self.luminous_trunk.requires_grad_(self.train_luminous_trunk)
 
     def train(self, mode: bool = True) -> LiftNet:
         """As ``nn.Module.train``, but a frozen luminous trunk stays in eval mode."""
@@ -354,15 +354,36 @@ def lift_net(
         branch_init=branch_init,
         vit_kwargs=vit_kwargs,
     )
-    if vit_pretrained_path is not None:
-        model.load_vit_pretrained(vit_pretrained_path)
-    if luminous_pretrained_path is not None:
-        load_pretrained(model.luminous_trunk, luminous_pretrained_path)
-    if teacher_path is not None:
-        model.load_teacher_trunk(teacher_path)
-    if pretrained_path is not None:
-        load_pretrained(model, pretrained_path)
+    _load_weight_files(model, vit=vit_pretrained_path, luminous=luminous_pretrained_path,
+                       teacher=teacher_path, whole=pretrained_path)
     return model
+
+
+def _classification_head(embed_dim: int, hidden: int, num_classes: int, dropout: float
+                         ) -> nn.Sequential:
+    """Pooled (B, E) -> logits (B, K): Linear(E, hidden), GELU, BatchNorm1d, Dropout,
+    Linear(hidden, K)."""
+    return nn.Sequential(
+        nn.Linear(embed_dim, hidden),
+        nn.GELU(),
+        nn.BatchNorm1d(hidden),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+def _load_weight_files(model: LiftNet, *, vit: str | Path | None, luminous: str | Path | None,
+                       teacher: str | Path | None, whole: str | Path | None) -> None:
+    """The weight files given, in :func:`lift_net`'s order: a later file overrides what
+    an earlier one loaded (``whole``, a LIFT-Net checkpoint, overrides all)."""
+    if vit is not None:
+        model.load_vit_pretrained(vit)
+    if luminous is not None:
+        load_pretrained(model.luminous_trunk, luminous)
+    if teacher is not None:
+        model.load_teacher_trunk(teacher)
+    if whole is not None:
+        load_pretrained(model, whole)
 
 
 register_model("lift_net", lift_net, family="lift")

@@ -91,13 +91,7 @@ def motion_embedded_images(
     starts, size = window_starts(t, n, interval)
     num = _integer_weights(size, method)
     denom = int(num.sum())
-    # The exact integer sum is at most 255 * denom; pick the smallest accumulator.
-    if 255 * denom < 2**16:
-        acc_dtype: type[np.integer] = np.uint16
-    elif 255 * denom < 2**32:
-        acc_dtype = np.uint32
-    else:  # n >= ~5800 frames per batch: still exact below 2**53
-        acc_dtype = np.uint64
+    acc_dtype = _accumulator_dtype(denom)
     weights = num.astype(acc_dtype)
     out = np.empty((len(starts), h, w, c), dtype=np.uint8)
     flat_out = out.reshape(len(starts), -1)
@@ -111,6 +105,16 @@ def motion_embedded_images(
         flat_out[k] = q
     base_frames = starts + (size - 1)
     return out, base_frames
+
+
+def _accumulator_dtype(denom: int) -> type[np.integer]:
+    """The smallest unsigned integer type that holds a batch's exact weighted sum (at
+    most ``255 * denom``)."""
+    if 255 * denom < 2**16:
+        return np.uint16
+    if 255 * denom < 2**32:
+        return np.uint32
+    return np.uint64  # n >= ~5800 frames per batch: still exact below 2**53
 
 
 def _integer_weights(size: int, method: str) -> np.ndarray:

@@ -170,20 +170,33 @@ def curves_figure(history: Sequence[Mapping[str, Any]], eval_prefix: str, title:
             _line(ax, epochs, _series(history, f"{eval_prefix}/top1_item"), evaluated,
                   f"{evaluated}, per clip", variant=True)
         if best_epoch:
-            ax.axvline(best_epoch, color="0.45", linestyle=(0, (4, 3)), linewidth=1.2,
-                       zorder=1, label=f"selected epoch ({best_epoch})")
-            final = (test or {}).get(f"test/{metric}")
-            if final is not None and math.isfinite(final):
-                style = SPLIT_STYLES["test"]
-                ax.plot([best_epoch], [final], linestyle="none", marker="*", markersize=15,
-                        color=style["color"], markeredgecolor="black", zorder=6,
-                        label="test, selected model")
+            _mark_selected_epoch(ax, best_epoch, (test or {}).get(f"test/{metric}"))
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if metric == "top1":
             ax.yaxis.set_major_formatter(_percent())
         ax.grid(alpha=0.3)
+    _one_legend(fig, axes)
+    fig.suptitle(title, fontsize=12)
+    _subtitle(fig, subtitle)
+    return fit_to_text(fig)
+
+
+def _mark_selected_epoch(ax: Axes, best_epoch: int, final: float | None) -> None:
+    """A grey dashed line at the selected epoch, and on it a big red star at the
+    selected model's test score (``final``) when there is a finite one."""
+    ax.axvline(best_epoch, color="0.45", linestyle=(0, (4, 3)), linewidth=1.2,
+               zorder=1, label=f"selected epoch ({best_epoch})")
+    if final is not None and math.isfinite(final):
+        style = SPLIT_STYLES["test"]
+        ax.plot([best_epoch], [final], linestyle="none", marker="*", markersize=15,
+                color=style["color"], markeredgecolor="black", zorder=6,
+                label="test, selected model")
+
+
+def _one_legend(fig: Figure, axes: Sequence[Axes]) -> None:
+    """One legend for both panels, right of them: each label once."""
     handles: dict[str, Any] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -193,9 +206,6 @@ def curves_figure(history: Sequence[Mapping[str, Any]], eval_prefix: str, title:
                                                label.startswith("test")))
     fig.legend([handles[label] for label in order], order, loc="outside right upper", fontsize=9,
                frameon=False)
-    fig.suptitle(title, fontsize=12)
-    _subtitle(fig, subtitle)
-    return fit_to_text(fig)
 
 
 def _line(ax: Axes, epochs: list[int], values: list[float], split: str, label: str,

@@ -36,7 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from components.ablation.claims import UNKNOWN, load_claims
+    from components.ablation.claims import load_claims
+    from components.ablation.verdicts import UNKNOWN
 
     repo = args.repo.resolve()
     config_path = args.config if args.config.is_absolute() else repo / args.config

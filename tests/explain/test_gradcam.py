@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from components.explain import default_layer, gradcam
-from components.models.two_stream import SmallCNN
+from components.models.streams import SmallCNN
 
 
 class CornerNet(nn.Module):
