@@ -3,6 +3,8 @@
 * :mod:`~components.tuning.config`: ``TuneSettings`` (params.yaml ``tune:``).
 * :mod:`~components.tuning.sweep`: ``run_sweep`` (Tuner over the training driver,
   ASHA, nested MLflow runs, the best config file).
+* :mod:`~components.tuning.sweep_folder`: a sweep's folder and its ``har-sweep.json``
+  record (its MLflow run, whether it finished: what resuming reads).
 """
 
 from __future__ import annotations

@@ -18,10 +18,11 @@ SQLite store. At the end, trials that ASHA stopped are marked KILLED, trials
 that ran every epoch FINISHED (see :func:`settle_trial_runs`).
 
 Resuming: the sweep's folder (``<tune.storage_path>/sweep-<fingerprint>``) records
-its MLflow run in ``har-sweep.json``. Run again after a kill, with the same inputs,
-the sweep continues (``Tuner.restore``: finished trials are kept, unfinished and
-errored ones run again, each resuming its Ray Train run from its last epoch) and
-logs into the same MLflow run; once a sweep has finished, a new run starts afresh.
+its MLflow run in ``har-sweep.json`` (:mod:`components.tuning.sweep_folder`). Run
+again after a kill, with the same inputs, the sweep continues (``Tuner.restore``:
+finished trials are kept, unfinished and errored ones run again, each resuming its Ray
+Train run from its last epoch) and logs into the same MLflow run; once a sweep has
+finished, a new run starts afresh.
 
 Placement: a trial ASHA stops is killed with its Train controller, whose workers'
 placement group Ray Train's ``PlacementGroupCleaner`` removes; that cleaner asks the
@@ -39,7 +40,6 @@ trial's ``depth``, ``trainable_vit_blocks`` and ``lr`` under ``best:``, which
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 from collections.abc import Mapping
@@ -52,13 +52,12 @@ import yaml
 
 from components._atomic import write_text_atomic
 from components._console import verbose
-from components._json import read_json
 from components.config import as_plain
-from components.errors import InputError
 from components.jobs.config import StudentConfig
 from components.training.driver import Prepared, TrainRequest, TrialContext
 from components.training.settings import DataPaths, TrainSettings
 from components.tuning.config import Tuned, TuneSettings
+from components.tuning.sweep_folder import SweepFolder, resumable_run, write_record
 
 if TYPE_CHECKING:
     from components.tracking import RunHandle
@@ -162,33 +161,6 @@ def settle_trial_runs(sweep_run_id: str, grid: Any, max_epochs: int) -> list[str
     return stopped
 
 
-#: In a sweep's folder: its MLflow run and whether it finished (see the module docstring).
-SWEEP_RECORD = "har-sweep.json"
-
-
-def unfinished_sweep_run(experiment_dir: Path) -> str | None:
-    """The MLflow run of the sweep in ``experiment_dir`` when Tune can continue it
-    (it was started and never finished), else None."""
-    from ray import tune
-
-    record = experiment_dir / SWEEP_RECORD
-    if not record.is_file():
-        return None
-    try:
-        data = read_json(record)
-    except InputError:
-        log.warning("%s is unreadable: starting the sweep afresh", record)
-        return None
-    if data.get("finished") or not tune.Tuner.can_restore(str(experiment_dir)):
-        return None
-    return data.get("mlflow_run_id") or None
-
-
-def _write_record(experiment_dir: Path, run_id: str, *, finished: bool) -> None:
-    write_text_atomic(experiment_dir / SWEEP_RECORD,
-                      json.dumps({"mlflow_run_id": run_id, "finished": finished}) + "\n")
-
-
 def _trial_rows(grid: Any, metric: str) -> list[dict[str, Any]]:
     rows = []
     for result in grid:
@@ -201,32 +173,6 @@ def _trial_rows(grid: Any, metric: str) -> list[dict[str, Any]]:
             "error": str(result.error).splitlines()[0] if result.error else None,
         })
     return rows
-
-
-@dataclass(frozen=True)
-class _SweepFolder:
-    """Where Tune keeps a sweep: ``storage`` (a URI or an absolute path) and ``name``.
-
-    Attributes:
-        storage: Tune's storage path, absolute when local.
-        name: the sweep's folder name in it (``sweep-<fingerprint>``).
-        local: the sweep's folder when storage is local, None for a remote URI (its
-            record, and so resuming, needs a local folder).
-    """
-
-    storage: str
-    name: str
-    local: Path | None
-
-    @classmethod
-    def of(cls, storage_path: str, root: Path, fingerprint: str) -> _SweepFolder:
-        """The folder of the sweep with ``fingerprint``, relative paths under ``root``."""
-        storage = storage_path
-        remote = "://" in storage
-        if not remote and not Path(storage).is_absolute():
-            storage = str((root / storage).resolve())
-        name = f"sweep-{fingerprint}"
-        return cls(storage=storage, name=name, local=None if remote else Path(storage) / name)
 
 
 def _base_request(settings: TuneSettings, student: StudentConfig, train: TrainSettings, *,
@@ -242,17 +188,6 @@ def _base_request(settings: TuneSettings, student: StudentConfig, train: TrainSe
                         data=(data or DataPaths()).resolved(root), outputs=None, repo_root=root,
                         pretrained=dict(pretrained or {}), val_fraction=settings.val_fraction,
                         register=False)
-
-
-def _resumable_run(folder: _SweepFolder) -> str | None:
-    """The MLflow run of the unfinished sweep in ``folder`` that can be continued, if any."""
-    from components.tracking.resume import run_is_usable
-
-    run_id = unfinished_sweep_run(folder.local) if folder.local else None
-    if run_id and not run_is_usable(run_id):
-        log.warning("the MLflow run %s of sweep %s is gone: starting afresh", run_id, folder.name)
-        return None
-    return run_id
 
 
 def _new_sweep_run(settings: TuneSettings, base: TrainRequest, checked: Prepared, *,
@@ -273,7 +208,7 @@ def _new_sweep_run(settings: TuneSettings, base: TrainRequest, checked: Prepared
     )
 
 
-def _trainable(base: TrainRequest, sweep_run_id: str, folder: _SweepFolder) -> Any:
+def _trainable(base: TrainRequest, sweep_run_id: str, folder: SweepFolder) -> Any:
     """:func:`run_trial` bound to the sweep, with the driver's resources."""
     from ray import tune
 
@@ -287,7 +222,7 @@ def _trainable(base: TrainRequest, sweep_run_id: str, folder: _SweepFolder) -> A
     )
 
 
-def _new_tuner(trainable: Any, settings: TuneSettings, folder: _SweepFolder,
+def _new_tuner(trainable: Any, settings: TuneSettings, folder: SweepFolder,
                concurrency: int) -> Any:
     """A Tuner for a fresh sweep: ASHA on the sweep metric, ``concurrency`` trials at once."""
     from ray import tune
@@ -388,9 +323,9 @@ def run_sweep(
     ensure_ray()
     base = _base_request(settings, student, train, root=root, data=data, pretrained=pretrained)
     checked = prepare_training(base, total_cpus=cluster_cpus())  # fail before any trial
-    folder = _SweepFolder.of(settings.storage_path, root, checked.fingerprint.short)
+    folder = SweepFolder.of(settings.storage_path, root, checked.fingerprint.short)
     concurrency = _concurrency(settings, cluster_cpus())
-    resumed_run = _resumable_run(folder)
+    resumed_run = resumable_run(folder)
     run_context = resume_run(resumed_run) if resumed_run else _new_sweep_run(
         settings, base, checked, experiment=train.experiment, concurrency=concurrency)
     with run_context as sweep:
@@ -403,7 +338,7 @@ def run_sweep(
         else:
             tuner = _new_tuner(trainable, settings, folder, concurrency)
             if folder.local is not None:
-                _write_record(folder.local, sweep.run_id, finished=False)
+                write_record(folder.local, sweep.run_id, finished=False)
             log.info("tuning LIFT-Net: %d trials, %d at a time, ASHA on %s",
                      settings.num_samples, concurrency, settings.metric)
         grid = tuner.fit()
@@ -417,6 +352,6 @@ def run_sweep(
                  "stopped_early": len(stopped)},
                 out_file, metric=settings.metric, sweep_run_id=sweep.run_id)
         if folder.local is not None:
-            _write_record(folder.local, sweep.run_id, finished=True)
+            write_record(folder.local, sweep.run_id, finished=True)
     return SweepResult(best=best, best_metric=best_value, trials=rows,
                        sweep_run_id=sweep.run_id, out_file=out_file)

@@ -14,7 +14,8 @@ from training._fixtures import TINY_LIFT_KWARGS, settings, write_fake_teacher
 from components.jobs.config import StudentConfig
 from components.training import DataPaths, TrainRequest, TrialContext
 from components.tuning import TuneSettings, search_space, trial_request
-from components.tuning.sweep import SWEEP_RECORD, _concurrency
+from components.tuning.sweep import _concurrency
+from components.tuning.sweep_folder import SWEEP_RECORD
 
 
 def test_settings_refuse_bad_spaces() -> None:
