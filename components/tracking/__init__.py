@@ -15,6 +15,8 @@ Modules, one job each:
   export figures).
 * :mod:`~components.tracking.video_model`: the pyfunc wrapper of the inference
   predictor (registered video models).
+* :mod:`~components.tracking.video_parts`: a video model's parts checked and staged
+  before logging (folders, ONNX exports, fusion weights).
 
 Typical use in a stage driver::
 

@@ -42,13 +42,13 @@ This module is the pyfunc wrapper alone: the predictor it wraps, the model folde
 layout (:data:`~components.inference.loading.ONNX_FILE`,
 :data:`~components.inference.loading.MODEL_CODE_NAME`) and the loading of a local
 folder are :mod:`components.inference`'s.
+Checking and staging the parts before logging is
+:mod:`components.tracking.video_parts`'.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
@@ -63,11 +63,17 @@ from mlflow.pyfunc.model import PythonModel
 from components.errors import InputError
 from components.inference.loading import (
     MODEL_CODE_NAME,
-    ONNX_FILE,
     ModelLoadError,
     use_onnx_parts,
 )
 from components.tracking.models import default_pip_requirements, log_pyfunc_model
+from components.tracking.video_parts import (
+    check_parts,
+    checked_weights,
+    named_parts,
+    onnx_exports,
+    stage_parts,
+)
 
 if TYPE_CHECKING:
     from mlflow.models import ModelSignature
@@ -250,35 +256,6 @@ def video_signature(num_classes: int, top: int = DEFAULT_TOP) -> ModelSignature:
                           params=ParamSchema([ParamSpec("top", "long", top)]))
 
 
-def _check_parts(parts: Mapping[str, Path]) -> tuple[str, ...]:
-    """The classes of the parts (which must agree); InputError for a bad folder."""
-    from components.models.folder import MODEL_FILE, read_model_info
-
-    if not parts:
-        raise ValueError("log_video_model needs at least one trained model folder")
-    classes: tuple[str, ...] | None = None
-    for name, folder in parts.items():
-        info = read_model_info(Path(folder))
-        if not (Path(folder) / MODEL_FILE).is_file():
-            raise InputError(Path(folder) / MODEL_FILE, "trained weights not found")
-        mine = tuple(info.get("classes", ()))
-        if not mine:
-            raise InputError(Path(folder) / "model.json", "lists no classes")
-        if classes is not None and mine != classes:
-            raise InputError(Path(folder) / "model.json", f"part {name!r} has other classes "
-                             f"than the first part: {list(mine)} vs {list(classes)}")
-        classes = mine
-    assert classes is not None
-    return classes
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:  # another file system, or no hard links there
-        shutil.copy2(src, dst)
-
-
 def code_path() -> Path:
     """The ``components`` package folder (shipped with every video model)."""
     import components
@@ -315,8 +292,9 @@ def log_video_model(
         run_id: the run to log to; must be the active run.
         name: name of the logged model within the run.
         onnx: part name -> its ONNX export (``har export``): copied into the part's
-            artifact folder as :data:`ONNX_FILE`; the model then runs that part with
-            onnxruntime instead of PyTorch (same inputs, same fusion).
+            artifact folder as :data:`~components.inference.loading.ONNX_FILE`; the
+            model then runs that part with onnxruntime instead of PyTorch (same
+            inputs, same fusion).
 
     Returns:
         The new model version.
@@ -326,17 +304,17 @@ def log_video_model(
             different classes.
         ValueError: no part, or fusion weights that do not fit.
     """
-    parts = _named_parts(parts)
-    classes = _check_parts(parts)
-    onnx = _onnx_exports(onnx, parts)
-    weights = _fusion_weights(fusion_weights, len(parts))
+    parts = named_parts(parts)
+    classes = check_parts(parts)
+    onnx = onnx_exports(onnx, parts)
+    weights = checked_weights(fusion_weights, len(parts))
     example = _input_example(example_video)
     with tempfile.TemporaryDirectory(prefix="har-video-model-") as tmp, \
             warnings.catch_warnings():
         # Without a video to hand, no example: the explicit signature says it all.
         warnings.filterwarnings("ignore", message=".*input example was not provided",
                                 category=UserWarning)
-        staged = _stage_parts(parts, onnx, Path(tmp))
+        staged = stage_parts(parts, onnx, Path(tmp))
         return log_pyfunc_model(
             model_code_file(),
             model_config={"parts": list(parts), "fusion_weights": weights,
@@ -353,41 +331,6 @@ def log_video_model(
         )
 
 
-def _named_parts(parts: Mapping[str, Path]) -> dict[str, Path]:
-    """``parts`` with string names and paths; ValueError for a name that is not plain
-    (it becomes a folder name among the model's artifacts)."""
-    named = {str(k): Path(v) for k, v in parts.items()}
-    odd = [k for k in named if not k or k.startswith(".") or "/" in k or "\\" in k]
-    if odd:
-        raise ValueError(f"part names must be plain names (model, normal, motion), got {odd}")
-    return named
-
-
-def _onnx_exports(onnx: Mapping[str, Path] | None, parts: Mapping[str, Path]
-                  ) -> dict[str, Path]:
-    """The ONNX file of each part that has one; each must name a part and exist."""
-    exports = {str(k): Path(v) for k, v in (onnx or {}).items()}
-    for part, file in exports.items():
-        if part not in parts:
-            raise ValueError(f"onnx names part {part!r}; parts: {list(parts)}")
-        if not file.is_file():
-            raise InputError(file, "ONNX file not found (har export --format onnx)")
-    return exports
-
-
-def _fusion_weights(fusion_weights: Sequence[float] | None, count: int
-                    ) -> list[float] | None:
-    """The weights as floats (None: equal weights); ValueError unless they are ``count``
-    non-negative numbers with a positive sum."""
-    if fusion_weights is None:
-        return None
-    weights = [float(w) for w in fusion_weights]
-    if len(weights) != count or any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError(f"need {count} non-negative fusion weights with a positive "
-                         f"sum, got {weights}")
-    return weights
-
-
 def _input_example(example_video: Path | None) -> Any:
     """A one-row DataFrame naming ``example_video`` (which must exist), None without it."""
     import pandas as pd
@@ -397,24 +340,3 @@ def _input_example(example_video: Path | None) -> Any:
     if not Path(example_video).is_file():
         raise InputError(Path(example_video), "example video not found")
     return pd.DataFrame({VIDEO_COLUMN: [str(Path(example_video).resolve())]})
-
-
-def _stage_parts(parts: Mapping[str, Path], onnx: Mapping[str, Path], tmp: Path
-                 ) -> dict[str, Path]:
-    """Each part's folder as MLflow should copy it: named after the part, with its ONNX
-    file when it has one.
-
-    MLflow names a copied artifact folder after the folder (and refuses symlinks out of
-    it): a folder with another name, or one that gains an ONNX file, is staged under
-    ``tmp/<part>`` (hard links where possible), so the model holds artifacts/<part>/
-    whatever the folders are called.
-    """
-    staged = {}
-    for part, folder in parts.items():
-        staged[part] = folder.resolve()
-        if staged[part].name != part or part in onnx:
-            staged[part] = Path(shutil.copytree(folder, tmp / part,
-                                                copy_function=_link_or_copy))
-        if part in onnx:
-            _link_or_copy(str(onnx[part]), str(staged[part] / ONNX_FILE))
-    return staged
