@@ -14,6 +14,8 @@ training evaluated it.
 * :mod:`.loading`: a predictor from a local model folder (trained, fused, or a
   logged pyfunc folder), without MLflow.
 * :mod:`.onnx_module`: a part run on its ONNX export (onnxruntime).
+* :mod:`.windows`: a predictor on the windows of a live frame stream (window
+  length, decode sizes, the window classifier that :mod:`.streaming` runs).
 """
 
 from components.inference.predictor import VideoPredictor

@@ -92,13 +92,8 @@ def format_window(result: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from components.data.video import VideoError, VideoWriter
     from components.errors import InputError
-    from components.inference.streaming import (
-        PyAVSource,
-        StreamRunner,
-        decode_sizes,
-        model_window,
-        predictor_classifier,
-    )
+    from components.inference.streaming import PyAVSource, StreamRunner
+    from components.inference.windows import decode_sizes, model_window, predictor_classifier
 
     source_text = str(args.source)
     if "://" not in source_text and not source_text.startswith("/dev/video") \

@@ -11,14 +11,8 @@ import pytest
 
 from components.cli import main
 from components.data.video import iter_frames, write_video
-from components.inference.streaming import (
-    PyAVSource,
-    SimulatedClock,
-    StreamRunner,
-    decode_sizes,
-    model_window,
-    predictor_classifier,
-)
+from components.inference.streaming import PyAVSource, SimulatedClock, StreamRunner
+from components.inference.windows import decode_sizes, model_window, predictor_classifier
 from inference._support import Shards
 
 FPS = 8
