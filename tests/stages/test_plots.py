@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.stages.plots import BUNDLE_FILE, TEMPLATE, vega_bundle
+from tests.pipeline_repo import project_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_har_plots_writes_a_page_that_loads_only_local_scripts(tmp_path: Path) -
     (repo / "curve.csv").write_text("epoch,loss\n1,0.9\n2,0.5\n", encoding="utf-8")
     (repo / "dvc.yaml").write_text("plots:\n  - curve.csv:\n      x: epoch\n      y: loss\n",
                                    encoding="utf-8")
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    env = project_env()  # `dvc` resolves to this venv's, also without `make`
     for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"]):
         subprocess.run(cmd, cwd=repo, check=True, env=env)
     done = subprocess.run([sys.executable, "-m", "components.cli", "plots"], cwd=repo,
