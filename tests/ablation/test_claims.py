@@ -9,16 +9,10 @@ import yaml
 
 from components.ablation.claims import ROWS, load_claims, parse_claims, plan_experiments
 from components.errors import ConfigError
+from tests.ablation._claims import two_cell_config
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-def _config(**claim):  # noqa: ANN003, ANN202
-    body = {"name": "c", "claim": "a beats b", "left": "a/motion.top1", "op": ">",
-            "right": ["b/motion.top1"], **claim}
-    return parse_claims({"cells": {"a": {"set": {}}, "b": {"set": {"represent.mei.method":
-                                                                   "equal"}}},
-                         "claims": [body]})
 
 
 def test_the_shipped_claims_read_rows_their_stages_make() -> None:
@@ -46,7 +40,7 @@ def test_the_shipped_claims_read_rows_their_stages_make() -> None:
 ])
 def test_a_malformed_claim_is_named(change: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        _config(**change)
+        two_cell_config(**change)
 
 
 def test_a_bad_file_names_itself_and_the_line(tmp_path: Path) -> None:

@@ -16,16 +16,10 @@ from components.ablation.verdicts import (
     claims_markdown,
     judge,
 )
+from tests.ablation._claims import two_cell_config
 
 LINK = "http://127.0.0.1:5000/#/experiments/1/runs/"
 
-
-def _config(**claim):  # noqa: ANN003, ANN202
-    body = {"name": "c", "claim": "a beats b", "left": "a/motion.top1", "op": ">",
-            "right": ["b/motion.top1"], **claim}
-    return parse_claims({"cells": {"a": {"set": {}}, "b": {"set": {"represent.mei.method":
-                                                                   "equal"}}},
-                         "claims": [body]})
 
 
 def _cell(name: str, top1: float | None, *, lighting: str = "dark", inputs: str = "",
@@ -36,12 +30,12 @@ def _cell(name: str, top1: float | None, *, lighting: str = "dark", inputs: str 
 
 
 def test_verdicts_held_not_held_and_unknown() -> None:
-    config = _config()
+    config = two_cell_config()
     claim = config.claims[0]
     assert judge(claim, {"a": _cell("a", 0.9), "b": _cell("b", 0.8)}).status == HELD
     tie = judge(claim, {"a": _cell("a", 0.8), "b": _cell("b", 0.8)})
     assert tie.status == NOT_HELD and tie.margin == 0.0  # ">" is strict
-    assert judge(_config(op=">=").claims[0],
+    assert judge(two_cell_config(op=">=").claims[0],
                  {"a": _cell("a", 0.8), "b": _cell("b", 0.8)}).status == HELD
     failed = judge(claim, {"a": _cell("a", 0.9), "b": _cell("b", None, ok=False)})
     assert failed.status == UNKNOWN and "b failed" in failed.why
@@ -62,7 +56,7 @@ def test_the_right_side_is_the_best_of_its_numbers() -> None:
 
 
 def test_another_lighting_or_input_makes_a_claim_not_applicable() -> None:
-    claim = _config(lighting="dark", inputs={"left": "gamma", "right": "frames"}).claims[0]
+    claim = two_cell_config(lighting="dark", inputs={"left": "gamma", "right": "frames"}).claims[0]
     good = {"a": _cell("a", 0.9, inputs="gamma"), "b": _cell("b", 0.5, inputs="frames")}
     assert judge(claim, good).status == HELD
     daylight = {"a": _cell("a", 0.9, lighting="daylight", inputs="gamma"),
@@ -75,7 +69,7 @@ def test_another_lighting_or_input_makes_a_claim_not_applicable() -> None:
 
 
 def test_the_table_links_every_number_and_lists_the_experiments() -> None:
-    config = _config()
+    config = two_cell_config()
     cells = {"a": _cell("a", 0.9, inputs="mei"), "b": _cell("b", 0.875)}
     verdicts = [judge(config.claims[0], cells)]
     markdown = claims_markdown(verdicts, cells, config, dataset="ucf101-synthetic/split1")
