@@ -26,6 +26,7 @@ from components.inference.scoring import (
     top_k,
 )
 from components.inference.trained import TrainedModel, load_trained
+from components.models.two_stream import checked_fusion_weights
 
 
 class VideoPredictor:
@@ -51,14 +52,8 @@ class VideoPredictor:
                 raise ValueError(f"part {name!r} ({part.directory}) has classes "
                                  f"{list(part.classes)}, {first.directory} has "
                                  f"{list(first.classes)}: cannot fuse them")
-        if weights is not None:
-            w = [float(x) for x in weights]
-            if len(w) != len(self.parts) or any(x < 0 for x in w) or sum(w) <= 0:
-                raise ValueError(f"need {len(self.parts)} non-negative fusion weights with a "
-                                 f"positive sum, got {w}")
-            self.weights: tuple[float, ...] | None = tuple(w)
-        else:
-            self.weights = None
+        self.weights: tuple[float, ...] | None = None if weights is None else \
+            tuple(checked_fusion_weights(weights, len(self.parts)))
         self.classes: tuple[str, ...] = first.classes
         #: Where the model came from (a folder, or ``models:/<name>/<version>`` with an
         #: alias resolved to its version); set by the loader.

@@ -34,6 +34,7 @@ __all__ = [
     "TwoStreamNet",
     "ensemble",
     "late_fusion",
+    "checked_fusion_weights",
     "normalise_weights",
     "small_cnn",
     "two_stream",
@@ -62,15 +63,21 @@ def late_fusion(
     return sum(wi * p for wi, p in zip(w, probabilities, strict=True))  # type: ignore[return-value]
 
 
+def checked_fusion_weights(weights: Sequence[float], count: int) -> list[float]:
+    """The weights as floats; ValueError unless they are ``count`` non-negative
+    numbers with a positive sum (the one rule for fusion weights, wherever given)."""
+    w = [float(x) for x in weights]
+    if len(w) != count or any(x < 0 for x in w) or sum(w) <= 0:
+        raise ValueError(f"need {count} non-negative fusion weights with a positive sum, "
+                         f"got {w}")
+    return w
+
+
 def normalise_weights(weights: Sequence[float] | None, count: int) -> list[float]:
-    """``count`` equal weights when None; else check non-negative and scale to sum 1."""
+    """``count`` equal weights when None; else check them and scale to sum 1."""
     if weights is None:
         return [1.0 / count] * count
-    w = [float(x) for x in weights]
-    if len(w) != count:
-        raise ValueError(f"expected {count} fusion weights, got {len(w)}")
-    if any(x < 0 for x in w) or sum(w) <= 0:
-        raise ValueError(f"fusion weights must be non-negative with a positive sum, got {w}")
+    w = checked_fusion_weights(weights, count)
     total = sum(w)
     return [x / total for x in w]
 

@@ -66,10 +66,10 @@ from components.inference.loading import (
     ModelLoadError,
     use_onnx_parts,
 )
+from components.models.two_stream import checked_fusion_weights
 from components.tracking.models import default_pip_requirements, log_pyfunc_model
 from components.tracking.video_parts import (
     check_parts,
-    checked_weights,
     named_parts,
     onnx_exports,
     stage_parts,
@@ -307,7 +307,8 @@ def log_video_model(
     parts = named_parts(parts)
     classes = check_parts(parts)
     onnx = onnx_exports(onnx, parts)
-    weights = checked_weights(fusion_weights, len(parts))
+    weights = None if fusion_weights is None else \
+        checked_fusion_weights(fusion_weights, len(parts))
     example = _input_example(example_video)
     with tempfile.TemporaryDirectory(prefix="har-video-model-") as tmp, \
             warnings.catch_warnings():

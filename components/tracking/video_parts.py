@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 from components.errors import InputError
@@ -55,19 +55,6 @@ def onnx_exports(onnx: Mapping[str, Path] | None, parts: Mapping[str, Path]
         if not file.is_file():
             raise InputError(file, "ONNX file not found (har export --format onnx)")
     return exports
-
-
-def checked_weights(fusion_weights: Sequence[float] | None, count: int
-                    ) -> list[float] | None:
-    """The weights as floats (None: equal weights); ValueError unless they are ``count``
-    non-negative numbers with a positive sum."""
-    if fusion_weights is None:
-        return None
-    weights = [float(w) for w in fusion_weights]
-    if len(weights) != count or any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError(f"need {count} non-negative fusion weights with a positive "
-                         f"sum, got {weights}")
-    return weights
 
 
 def link_or_copy(src: str, dst: str) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 from components._atomic import write_text_atomic
 from components.training.request import Prepared, TrainingError
 
+log = logging.getLogger(__name__)
+
 RUN_STATE_FILE = "har_run.json"
 #: Ray Train's controller advances (workers scheduled, running, finished) only when
 #: it polls them, every ``RAY_TRAIN_HEALTH_CHECK_INTERVAL_S`` (Ray's default 2 s):
@@ -31,7 +33,6 @@ def default_controller_poll(environ: MutableMapping[str, str]) -> None:
     controller), so ``fit`` sets it there; a value the user set wins.
     """
     environ.setdefault(_CONTROLLER_POLL_ENV, CONTROLLER_POLL_S)
-log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- run state
