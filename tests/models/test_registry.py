@@ -45,6 +45,27 @@ def test_the_model_package_imports_its_modules_on_first_use() -> None:
     assert fresh_output(probe).split() == ["False", "True"]
 
 
+def test_the_name_index_says_which_module_registers_each_built_in_model() -> None:
+    from components.models._registry import _REGISTRY, MODEL_MODULES, import_builders
+
+    import_builders()
+    def module(builder: Any) -> str:  # the stream CNNs are partials of one builder
+        return str(getattr(builder, "func", builder).__module__)
+
+    assert {name: module(_REGISTRY[name].builder) for name in MODEL_MODULES} == MODEL_MODULES
+    assert set(_REGISTRY) == set(MODEL_MODULES)
+
+
+def test_listing_and_looking_up_a_name_import_only_what_it_needs() -> None:
+    probe = ("import sys; from components.models import list_models, model_spec; "
+             "names = list_models(); loaded = sorted(m for m in sys.modules "
+             "if m.startswith(('timm', 'torchvision', 'components.models.'))); "
+             "model_spec('r3d_18'); "
+             "print(len(names), 'timm' in sys.modules, 'components.models.lift_net' in "
+             "sys.modules, loaded == ['components.models._registry'])")
+    assert fresh_output(probe).split() == ["11", "False", "False", "True"]
+
+
 def test_unknown_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown model name; known: .*r2plus1d_18"):
         create_model("r2plus1d_50", num_classes=2)
