@@ -56,7 +56,6 @@ def apply_tuned_config(cfg: StudentConfig, root: Path) -> StudentConfig:
 def _model_plan(job: str, cfg: JobConfig, data: JobData, request: TrainRequest,
                 teacher_info: Mapping[str, Any] | None) -> ModelPlan:
     from components.models import model_spec, resolve_pretrained
-    from components.models.teacher import TORCHVISION_WIDTH
     from components.representations.kinds import channels_of
 
     kwargs: dict[str, Any] = {"num_classes": data.num_classes}
@@ -66,6 +65,9 @@ def _model_plan(job: str, cfg: JobConfig, data: JobData, request: TrainRequest,
         kwargs["img_size"] = cfg.height if cfg.height == cfg.width else (cfg.height, cfg.width)
         kwargs["luminous_in_channels"] = channels_of(cfg.input)
         if teacher_info is not None:  # the luminous trunk is the teacher's
+            # Here only: the teacher module imports torchvision (1-2 s in a 2D job's driver).
+            from components.models.teacher import TORCHVISION_WIDTH
+
             kwargs["luminous_arch"] = teacher_info["model"]
             kwargs["luminous_width"] = int(teacher_info.get("model_kwargs", {}).get(
                 "width", TORCHVISION_WIDTH))
