@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 #: What a trial's driver reserves: no CPU (its Train workers reserve theirs), but Tune
 #: refuses an empty request, so a token amount of memory (1 MiB).
 DRIVER_RESOURCES: dict[str, float] = {"cpu": 0, "memory": 1 << 20}
+#: The trials' Ray Train runs, one folder each, inside the sweep's folder.
+TRIALS_FOLDER = "trials"
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,7 @@ def _trainable(base: TrainRequest, sweep_run_id: str, folder: SweepFolder) -> An
     return tune.with_resources(
         tune.with_parameters(run_trial, base=base, parent_run_id=sweep_run_id,
                              tracking_uri=current_tracking_uri(),
-                             storage_path=f"{folder.storage}/{folder.name}/trials"),
+                             storage_path=f"{folder.storage}/{folder.name}/{TRIALS_FOLDER}"),
         DRIVER_RESOURCES,
     )
 
@@ -298,6 +300,25 @@ def _report(doc: dict[str, Any], out_file: Path, *, metric: str, sweep_run_id: s
     log_config(doc, artifact_file="tune_best.yaml", run_id=sweep_run_id)
 
 
+def prune_trial_checkpoints(trials_dir: Path) -> tuple[int, int]:
+    """Delete the epoch checkpoints of a finished sweep's trials; (how many, bytes).
+
+    A trial's own run prunes nothing: Tune ends a trial at ``max_epochs`` or when ASHA
+    stops it, before its training driver finishes. Once the sweep has finished they
+    serve nothing (a finished sweep is never resumed; its best config is in the
+    output file and every trial's metrics in MLflow), and the demo's four trials left
+    717 MB of them."""
+    from components.training.planning import prune_checkpoints
+
+    removed, freed = 0, 0
+    for run_dir in sorted(p for p in trials_dir.glob("*") if p.is_dir()):
+        count, size = prune_checkpoints(run_dir)
+        removed, freed = removed + count, freed + size
+    if removed:
+        log.info("removed the trials' %d epoch checkpoint(s) (%.0f MB)", removed, freed / 1e6)
+    return removed, freed
+
+
 def run_sweep(
     settings: TuneSettings,
     student: StudentConfig,
@@ -353,5 +374,7 @@ def run_sweep(
                 out_file, metric=settings.metric, sweep_run_id=sweep.run_id)
         if folder.local is not None:
             write_record(folder.local, sweep.run_id, finished=True)
+            if train.prune_checkpoints:
+                prune_trial_checkpoints(folder.local / TRIALS_FOLDER)
     return SweepResult(best=best, best_metric=best_value, trials=rows,
                        sweep_run_id=sweep.run_id, out_file=out_file)

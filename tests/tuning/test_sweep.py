@@ -55,6 +55,21 @@ def test_concurrency_is_what_the_cpus_hold() -> None:
     assert _concurrency(TuneSettings(max_concurrent=1), 8) == 1
 
 
+def test_a_finished_sweep_prunes_every_trial_checkpoint_and_keeps_the_rest(tmp_path) -> None:
+    from components.tuning.sweep import prune_trial_checkpoints
+
+    for trial, epochs in (("student-trial-a", 2), ("student-trial-b", 1)):
+        for epoch in range(1, epochs + 1):
+            folder = tmp_path / trial / f"epoch-{epoch:04d}"
+            folder.mkdir(parents=True)
+            (folder / "state.pt").write_bytes(b"x" * 100)
+        (tmp_path / trial / "har-run.json").write_text("{}")
+    assert prune_trial_checkpoints(tmp_path) == (3, 300)
+    assert not list(tmp_path.glob("*/epoch-*"))
+    assert sorted(p.name for p in tmp_path.glob("*/*")) == ["har-run.json"] * 2
+    assert prune_trial_checkpoints(tmp_path / "none") == (0, 0)  # no trials folder
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_three_trial_sweep_leaves_three_nested_runs_and_a_best_config(
@@ -81,6 +96,9 @@ def test_three_trial_sweep_leaves_three_nested_runs_and_a_best_config(
     # gave their CPU back (a killed Train controller's placement group leaked before).
     assert len(best["trials"]) == 3 and result.best == best["best"]
     assert not any(row["error"] for row in best["trials"]), best["trials"]
+    # The finished sweep keeps its trials' folders but none of their epoch checkpoints.
+    trial_dirs = [p for p in (root / "tune").glob("sweep-*/trials/*") if p.is_dir()]
+    assert len(trial_dirs) == 3 and not list((root / "tune").glob("sweep-*/trials/*/epoch-*"))
 
     client = MlflowClient(tracking_uri=mlflow_store)
     sweep = client.get_run(result.sweep_run_id)
